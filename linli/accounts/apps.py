@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    """Users, roles and their area assignments."""
+
+    name = "linli.accounts"
+    label = "accounts"
+    verbose_name = "用户与角色 Accounts"

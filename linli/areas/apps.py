@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AreasConfig(AppConfig):
+    """The area tree (区 → 街道 → 社区 → 网格) and the buildings, units and houses below grids."""
+
+    name = "linli.areas"
+    label = "areas"
+    verbose_name = "区划与房屋 Areas and houses"

@@ -1,0 +1,56 @@
+"""Framework models: the change history every domain model writes to."""
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+
+from .context import Channel
+from .fields import PathField
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", "新增 create"
+    UPDATE = "update", "修改 update"
+    DELETE = "delete", "删除 delete"
+    MERGE = "merge", "合并 merge"
+
+
+class ObjectChange(models.Model):
+    """One change to one object: who, when, through which channel, and the values before and after.
+
+    ``prechange`` is the object's *full* state before the change (absent on create);
+    ``postchange`` holds only the fields the change set (absent on delete). That is enough to
+    rebuild any past state: the state at time T is the ``prechange`` of the first change after T,
+    or the current row if nothing changed since. Encrypted fields appear as ciphertext
+    (``"enc:…"``), never as plaintext.
+    """
+
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user_name = models.CharField(max_length=150, blank=True)
+    request_id = models.UUIDField(null=True, blank=True, db_index=True)
+    channel = models.CharField(max_length=16, choices=Channel.CHOICES, default=Channel.SYSTEM)
+    action = models.CharField(max_length=16, choices=ChangeAction.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.BigIntegerField()
+    object_repr = models.CharField(max_length=200)
+    area_path = PathField(blank=True, db_index=True)
+    prechange = models.JSONField(null=True, blank=True)
+    postchange = models.JSONField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "time"], name="core_change_object_time")]
+        verbose_name = "变更记录 change"
+        verbose_name_plural = "变更记录 changes"
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.object_repr} @ {self.time:%Y-%m-%d %H:%M}"
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return sorted((self.postchange or {}).keys())

@@ -1,0 +1,43 @@
+"""Pinyin keys for name search (张三 ← "zhangsan", "zs").
+
+Every reading of a heteronym counts, so surnames with special readings (单 shan, 曾 zeng, 解 xie)
+are found under the reading people use as well as the dictionary's first one.
+"""
+
+import itertools
+
+from pypinyin import Style, pinyin
+
+MAX_VARIANTS = 16
+
+
+def _readings(name: str) -> list[list[str]]:
+    readings = []
+    for chunk in pinyin(name, style=Style.NORMAL, heteronym=True, errors="default"):
+        options = [r.lower() for r in dict.fromkeys(chunk) if r.strip()]
+        readings.append([o for o in options if o.isascii()] or [o for o in options])
+    return readings
+
+
+def pinyin_variants(name: str) -> list[tuple[str, str]]:
+    """``[(full, initials), …]`` for the combinations of readings, most likely first, capped."""
+    name = (name or "").strip()
+    if not name:
+        return []
+    readings = _readings(name)
+    variants = []
+    for combo in itertools.islice(itertools.product(*readings), MAX_VARIANTS):
+        full = "".join(combo).replace(" ", "")
+        initials = "".join(part[0] for part in combo if part)
+        variants.append((full, initials))
+    return list(dict.fromkeys(variants))
+
+
+def pinyin_columns(name: str) -> tuple[str, str, str]:
+    """The values of Person.pinyin, Person.pinyin_initials and Person.pinyin_keys."""
+    variants = pinyin_variants(name)
+    if not variants:
+        return "", "", ""
+    full, initials = variants[0]
+    keys = " ".join(dict.fromkeys(k for pair in variants for k in pair))
+    return full[:100], initials[:20], f" {keys} "

@@ -1,0 +1,97 @@
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from linli.core.testing import make_person
+from linli.core.validators import compose_id_number
+from linli.registry.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def test_birth_date_and_sex_are_derived_from_the_id(area_tree):
+    grid = area_tree["grids"][0]
+    number = compose_id_number("420105", dt.date(1975, 3, 9), 122)
+    person = Person(area=grid, name="李四", id_number=number.lower())
+    person.full_clean()
+    person.save()
+    person.refresh_from_db()
+    assert person.birth_date == dt.date(1975, 3, 9)
+    assert person.sex == "2"
+    assert person.id_number == number
+
+
+def test_disagreeing_birth_date_or_sex_is_refused(area_tree):
+    number = compose_id_number("420105", dt.date(1975, 3, 9), 121)
+    person = Person(
+        area=area_tree["grids"][0], name="王五", id_number=number, birth_date=dt.date(1975, 3, 10), sex="2"
+    )
+    with pytest.raises(ValidationError) as exc:
+        person.full_clean()
+    assert "不一致" in str(exc.value.message_dict["birth_date"])
+    assert "性别" in str(exc.value.message_dict["sex"])
+
+
+def test_unknown_code_is_refused(area_tree):
+    person = make_person(area_tree["grids"][0], save=False, ethnicity="77")
+    with pytest.raises(ValidationError) as exc:
+        person.full_clean()
+    assert "ethnicity" in exc.value.message_dict
+
+
+def test_id_and_phone_are_encrypted_at_rest(area_tree):
+    person = make_person(area_tree["grids"][0], phone="13812345678")
+    number = person.id_number
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM registry_person WHERE id = %s", [person.pk])
+        row = cursor.fetchone()
+    text = " ".join(str(v) for v in row if not isinstance(v, bytes | memoryview))
+    blobs = b" ".join(bytes(v) for v in row if isinstance(v, bytes | memoryview))
+    assert number.encode() not in blobs and b"13812345678" not in blobs
+    assert number not in text and "13812345678" not in text
+    assert number[-6:] not in text  # the masked form keeps only two characters at each end
+    assert person.id_number_masked == number[:2] + "*" * 14 + number[-2:]
+    assert Person.objects.get(pk=person.pk).phone == "13812345678"
+
+
+def test_exact_and_tail_search_through_blind_indexes(area_tree):
+    person = make_person(area_tree["grids"][0], phone="13812345678")
+    make_person(area_tree["grids"][1], name="旁人", phone="13900001111")
+    number = person.id_number
+    assert list(Person.objects.with_id_number(number.lower())) == [person]
+    for n in (4, 5, 6):
+        assert person in Person.objects.with_id_tail(number[-n:])
+    assert not Person.objects.with_id_tail(number[-3:]).exists()
+    assert list(Person.objects.with_phone("13812345678")) == [person]
+    assert list(Person.objects.with_phone_tail("5678")) == [person]
+
+
+def test_pinyin_columns_cover_heteronym_surnames(area_tree):
+    person = make_person(area_tree["grids"][0], name="单雄信")
+    assert person.pinyin_initials == "dxx"
+    assert " shanxiongxin " in person.pinyin_keys and " sxx " in person.pinyin_keys
+
+
+def test_one_live_record_per_id_number(area_tree):
+    first = make_person(area_tree["grids"][0])
+    duplicate = Person(area=area_tree["grids"][1], name="张三", id_number=first.id_number)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
+
+
+def test_age_classes_are_computed_from_birth_date(area_tree):
+    from linli.registry.groups import members
+    from linli.registry.models import GroupType
+
+    grid = area_tree["grids"][0]
+    today = dt.date(2026, 11, 22)
+    old = make_person(grid, name="老人", birth=dt.date(1946, 11, 22))  # 80 today
+    almost = make_person(grid, name="将满", birth=dt.date(1946, 11, 23))  # 80 tomorrow
+    elderly_80 = GroupType.objects.get(key="elderly_80")
+    assert elderly_80.is_derived
+    assert set(members(elderly_80, today)) == {old}
+    assert elderly_80 in old.groups_on(today)
+    assert elderly_80 not in almost.groups_on(today)
+    assert set(Person.objects.aged(60, 79, on=today)) == {almost}
