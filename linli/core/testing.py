@@ -49,3 +49,13 @@ def make_person(area, *, name="张三", birth=dt.date(1980, 5, 17), sex="1", sav
         person.full_clean()
         person.save()
     return person
+
+
+def make_user(username: str, role: str | None = None, area=None, **fields):
+    """A user, optionally holding ``role`` (a key of accounts/data/roles.json) over ``area``."""
+    from linli.accounts.models import Role, RoleAssignment, User
+
+    user = User.objects.create_user(username, password=fields.pop("password", "Linli@test2026"), **fields)
+    if role is not None:
+        RoleAssignment.objects.create(user=user, role=Role.objects.get(key=role), area=area)
+    return user

@@ -1,15 +1,19 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 
 from linli.areas.choices import AreaLevel
 from linli.areas.models import Area
+from linli.core import permissions
+from linli.core.scope import paths_q
+from linli.core.views import policy
 from linli.registry.choices import HouseholdStatus, PersonStatus
 from linli.registry.models import Household, Person
 
 
+@policy("public")
 def healthz(request):
     """Liveness: the process answers and the database takes a query."""
     with connection.cursor() as cursor:
@@ -17,26 +21,30 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@policy("login")
 @login_required
 def home(request):
-    """Overview of the area tree down to communities with resident and household counts."""
-    communities = Area.objects.filter(
-        level__in=[AreaLevel.DISTRICT, AreaLevel.SUBDISTRICT, AreaLevel.COMMUNITY]
-    )
-    rows = []
-    for area in communities.order_by("path"):
-        rows.append({"area": area, "indent": area.depth - 1})
-    people = Person.objects.filter(status=PersonStatus.ACTIVE)
+    """Overview of the user's areas down to communities, with resident and household counts."""
+    user = request.user
+    paths = permissions.scope_paths(user, "registry.view_person")
+    levels = [AreaLevel.DISTRICT, AreaLevel.SUBDISTRICT, AreaLevel.COMMUNITY]
+    areas = Area.objects.filter(level__in=levels).filter(paths_q(paths, field="path")).order_by("path")
+    people = permissions.restrict(Person.objects.filter(status=PersonStatus.ACTIVE), user)
+    households = permissions.restrict(Household.objects.filter(status=HouseholdStatus.ACTIVE), user)
+    per_grid = list(people.values_list("area_path").annotate(n=Count("id")).order_by())
+    top_depth = min((a.depth for a in areas), default=1)
+    rows = [
+        {
+            "area": area,
+            "indent": area.depth - top_depth,
+            "people": sum(n for grid_path, n in per_grid if grid_path.startswith(area.path)),
+        }
+        for area in areas
+    ]
     totals = {
-        "people": people.count(),
-        "households": Household.objects.filter(status=HouseholdStatus.ACTIVE).count(),
+        "people": sum(n for _, n in per_grid),
+        "households": households.count(),
         "floating": people.filter(population_type="2").count(),
-        "communities": communities.filter(level=AreaLevel.COMMUNITY).count(),
+        "communities": sum(1 for a in areas if a.level == AreaLevel.COMMUNITY),
     }
-    by_community = {
-        c["area_path"][:12]: c["n"]
-        for c in people.values("area_path").annotate(n=Count("id")).filter(~Q(area_path=""))
-    }
-    for row in rows:
-        row["people"] = sum(n for p, n in by_community.items() if p.startswith(row["area"].path))
     return render(request, "web/home.html", {"rows": rows, "totals": totals})

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from linli.accounts.models import User
-from linli.core.testing import make_person
+from linli.core.testing import make_person, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +19,22 @@ def test_login_page_speaks_chinese_and_loads_no_external_asset(client):
     assert "http://" not in html and "https://" not in html  # offline intranet: only local assets
 
 
-def test_home_shows_the_area_tree_with_counts(client, area_tree):
+def test_home_shows_only_the_users_areas_with_counts(client, area_tree):
+    first, second = area_tree["communities"][:2]
     make_person(area_tree["grids"][0])
-    user = User.objects.create_user("staff", password="pw-Linli-2026")
-    client.force_login(user)
+    make_person(area_tree["grids"][1], name="李四")
+    make_person(area_tree["grids"][2], name="邻社区居民")  # a grid of the second community
+    client.force_login(make_user("staff", "community_staff", first))
     html = client.get(reverse("home")).content.decode()
-    assert "第1-1社区" in html
-    assert 'data-testid="total-people">1<' in html
+    assert first.name in html and second.name not in html
+    assert 'data-testid="total-people">2<' in html
+
+
+def test_home_shows_nothing_to_a_user_without_roles(client, area_tree):
+    make_person(area_tree["grids"][0])
+    client.force_login(User.objects.create_user("nobody", password="pw-Linli-2026"))
+    html = client.get(reverse("home")).content.decode()
+    assert 'data-testid="total-people">0<' in html and area_tree["district"].name not in html
 
 
 def test_healthz(client):

@@ -16,4 +16,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         # Keep code tables and group types in step with the data files shipped with this version.
         call_command("codes", "load", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        from linli.accounts.roles import load_roles
+
+        load_roles()
         self.stdout.write(self.style.SUCCESS("数据库已就绪 database ready"))

@@ -1,0 +1,49 @@
+"""Session rules of issue 3: absolute lifetime, password expiry, two-factor for wide scopes."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from linli.core import permissions
+
+LOGIN_AT = "linli_login_at"
+# Paths a user may reach while a password change or two-factor step is pending.
+OPEN_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/healthz")
+
+
+class SessionPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and hasattr(request, "session"):
+            login_at = request.session.get(LOGIN_AT)
+            if login_at is None:
+                request.session[LOGIN_AT] = time.time()
+            elif time.time() - login_at > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                return redirect(f"{reverse('login')}?expired=1")
+            if not request.path.startswith(OPEN_PREFIXES):
+                if password_expired(user):
+                    return redirect("password_change")
+                if permissions.requires_two_factor(user) and not user.is_verified():
+                    return redirect("otp_setup" if not has_device(user) else "otp_verify")
+        return self.get_response(request)
+
+
+def password_expired(user) -> bool:
+    max_age = settings.PASSWORD_MAX_AGE_DAYS
+    if not max_age or user.password_changed_at is None:
+        return False
+    return (timezone.now() - user.password_changed_at).days >= max_age
+
+
+def has_device(user) -> bool:
+    from django_otp import devices_for_user
+
+    return any(True for _ in devices_for_user(user, confirmed=True))

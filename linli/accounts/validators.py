@@ -1,0 +1,27 @@
+from django.core.exceptions import ValidationError
+
+CLASSES = (
+    ("小写字母", str.islower),
+    ("大写字母", str.isupper),
+    ("数字", str.isdigit),
+    ("符号", lambda ch: not ch.isalnum()),
+)
+
+
+class CharacterClassesValidator:
+    """At least ``min_classes`` of: lower case, upper case, digits, symbols."""
+
+    def __init__(self, min_classes: int = 3):
+        self.min_classes = min_classes
+
+    def validate(self, password, user=None):
+        found = sum(1 for _, test in CLASSES if any(test(ch) for ch in password))
+        if found < self.min_classes:
+            raise ValidationError(
+                f"密码须包含小写字母、大写字母、数字、符号中的至少 {self.min_classes} 类 "
+                f"(use at least {self.min_classes} of: lower case, upper case, digits, symbols)",
+                code="password_classes",
+            )
+
+    def get_help_text(self):
+        return f"密码须包含小写字母、大写字母、数字、符号中的至少 {self.min_classes} 类。"

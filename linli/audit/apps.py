@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """The audit trail: logins, reveals, exports, imports, permission changes; hash-chained."""
+
+    name = "linli.audit"
+    label = "audit"
+    verbose_name = "审计 Audit"
