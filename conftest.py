@@ -1,6 +1,7 @@
 """Shared pytest fixtures for every app's tests (see linli/core/testing.py for the builders)."""
 
 import os
+import shutil
 
 import pytest
 
@@ -13,6 +14,18 @@ def _clear_code_cache():
 
     lookup.clear_cache()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_for_transactional_tests(request):
+    """Transactional tests flush every table after they run, migration-loaded data included;
+    put the reference data back before each of them (serialized_rollback is fragile on SQLite)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        request.getfixturevalue("transactional_db")
+        from linli.reference import load_reference_data
+
+        load_reference_data()
 
 
 @pytest.fixture
@@ -46,3 +59,45 @@ def _test_keyring() -> str:
 
 
 os.environ.setdefault("LINLI_KEYRING", _test_keyring())
+
+
+# -- browser tests: Playwright driving Debian's Chromium (never a downloaded browser) ---------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        if any("e2e" in item.keywords for item in items):
+            # Playwright's sync API keeps an event loop running in the main thread for the whole
+            # session, which makes Django refuse ORM calls there; the calls are synchronous and safe.
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        return
+    ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    browser_tests = [item for item in items if "e2e" in item.keywords]
+    if browser_tests and ci:
+        raise pytest.UsageError("CI must have Debian's chromium for the browser tests (.ci/run installs it)")
+    for item in browser_tests:
+        item.add_marker(pytest.mark.skip(reason="no chromium on this machine (CI installs it)"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],  # fmt: skip
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Community workers' browsers run in Chinese: dates and number formats follow zh-CN.
+    return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
     "linli.core",
     "linli.accounts",
     "linli.codes",
@@ -75,6 +77,7 @@ INSTALLED_APPS = [
     "linli.registry",
     "linli.audit",
     "linli.events",
+    "linli.dataio",
     "linli.web",
 ]
 
@@ -235,6 +238,7 @@ STATICFILES_DIRS = [
     ("vendor/tabler-icons", NODE_MODULES / "@tabler" / "icons-webfont" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -265,6 +269,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Linli 邻里 API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Background jobs ------------------------------------------------------------------------
+# django-tasks with its database backend: jobs live in the same database, a `linli worker`
+# process runs them; no broker to install. Tests run jobs in-process unless they opt out.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TESTING and not env_bool("LINLI_TEST_DB_TASKS", False)
+        else "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "imports", "exports"],
+    }
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -50,7 +50,13 @@ def main(argv: list[str]) -> int:
                 print("lint failed", flush=True)
                 return 1
 
-    pytest = [py, "-m", "pytest", *args]
+    # Two workers: the machines this runs on (laptops, CI) have at least two cores.
+    workers = (
+        []
+        if any(a == "-n" or a.startswith("-n") for a in args)
+        else ["-n", os.environ.get("LINLI_TEST_WORKERS", "2")]
+    )
+    pytest = [py, "-m", "pytest", *workers, *args]
     status = 0
     if sqlite:
         status = (

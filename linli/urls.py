@@ -6,5 +6,8 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
     path("accounts/", include("linli.accounts.urls")),
+    path("registry/", include("linli.registry.urls")),
+    path("api/", include("linli.api_urls")),
+    path("audit/", include("linli.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -7,3 +7,8 @@ class AuditConfig(AppConfig):
     name = "linli.audit"
     label = "audit"
     verbose_name = "审计 Audit"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

@@ -216,6 +216,12 @@ class ChangeLoggedModel(models.Model):
         )
         return instance
 
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        # A full refresh is the new baseline; after a partial one, re-read it when next needed.
+        partial = kwargs.get("fields") or (args[1] if len(args) > 1 else None)
+        self._loaded_state = None if partial else raw_state(self)
+
     def _history_baseline(self) -> dict:
         """The state as last read from or written to the database."""
         loaded = getattr(self, "_loaded_state", None)
@@ -321,6 +327,16 @@ class ScopedRecord(ChangeLoggedModel):
     def sync_area_path(self) -> None:
         if self.area_id is not None:
             self.area_path = self.area.path
+
+
+def log_change(obj, action: str, pre: dict | None, post: dict | None, note: str = "") -> ObjectChange:
+    """Write one history row for a change made outside ``save()`` (e.g. a compare-and-swap update).
+
+    ``pre`` must be the full serialised state before (see :func:`serialise`), ``post`` the changed fields.
+    """
+    change = _change(obj, action, pre, post, note)
+    change.save()
+    return change
 
 
 def log_action(obj, action: str, note: str = "", post: dict | None = None) -> ObjectChange:

@@ -5,8 +5,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
+from .chain import ChainedModel, ChainHead, unsealed_index
 from .context import Channel
 from .fields import PathField
+
+__all__ = ["ChainHead", "ChangeAction", "ObjectChange"]
 
 
 class ChangeAction(models.TextChoices):
@@ -16,7 +19,7 @@ class ChangeAction(models.TextChoices):
     MERGE = "merge", "合并 merge"
 
 
-class ObjectChange(models.Model):
+class ObjectChange(ChainedModel):
     """One change to one object: who, when, through which channel, and the values before and after.
 
     ``prechange`` is the object's *full* state before the change (absent on create);
@@ -24,7 +27,13 @@ class ObjectChange(models.Model):
     rebuild any past state: the state at time T is the ``prechange`` of the first change after T,
     or the current row if nothing changed since. Encrypted fields appear as ciphertext
     (``"enc:…"``), never as plaintext.
+
+    Rows are append-only and hash-chained (:mod:`linli.core.chain`): inserted unsealed, sealed
+    later by ``linli audit seal``. ``user`` is left out of the hash because deleting a user sets
+    it to NULL; ``user_name`` keeps who it was, and is hashed.
     """
+
+    chain_exclude = ("user",)
 
     time = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -44,7 +53,10 @@ class ObjectChange(models.Model):
 
     class Meta:
         ordering = ["-time", "-id"]
-        indexes = [models.Index(fields=["content_type", "object_id", "time"], name="core_change_object_time")]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "time"], name="core_change_object_time"),
+            unsealed_index("core_change_unsealed"),
+        ]
         verbose_name = "变更记录 change"
         verbose_name_plural = "变更记录 changes"
 

@@ -83,7 +83,28 @@ def ensure_in_scope(obj, user, action: str) -> None:
 
 
 class ObjectListView(ScopedViewMixin, generic.ListView):
+    """A scoped list filtered by a django-filter FilterSet shared with the API and exports."""
+
     paginate_by = 50
+    filterset_class = None
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.filterset_class is None:
+            return queryset
+        self.filterset = self.filterset_class(
+            self.request.GET or None, queryset=queryset, request=self.request
+        )
+        limit_choices(self.filterset.form, self.request.user)
+        return self.filterset.qs if self.filterset.is_bound else queryset
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter"] = getattr(self, "filterset", None)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["query_string"] = query.urlencode()
+        return context
 
 
 class ObjectDetailView(ScopedViewMixin, generic.DetailView):

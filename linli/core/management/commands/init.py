@@ -1,5 +1,3 @@
-import os
-
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -14,9 +12,8 @@ class Command(BaseCommand):
         if created:
             self.stdout.write(f"已生成加密密钥 keyring created: {path} (请单独备份 back it up separately)")
         call_command("migrate", interactive=False, verbosity=0)
-        # Keep code tables and group types in step with the data files shipped with this version.
-        call_command("codes", "load", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
-        from linli.accounts.roles import load_roles
+        # Keep reference data (code tables, roles, categories …) in step with this version's files.
+        from linli.reference import load_reference_data
 
-        load_roles()
+        load_reference_data()
         self.stdout.write(self.style.SUCCESS("数据库已就绪 database ready"))

@@ -1,0 +1,62 @@
+"""Audit event names: dotted constants, ``<area>.<what>``, with the labels the auditor UI shows.
+
+Callers use the constants (``record(events.EXPORT, …)``), never string literals, so a typo is an
+import error rather than a record nobody can find.
+"""
+
+# Authentication and sessions
+LOGIN_OK = "auth.login"
+LOGIN_FAILED = "auth.login_failed"
+LOGOUT = "auth.logout"
+LOCKOUT = "auth.lockout"
+PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 (an event name, not a password)
+OTP_FAILED = "auth.otp_failed"
+SESSION_KILLED = "auth.session_killed"
+TOKEN_ISSUED = "auth.token_issued"  # noqa: S105
+TOKEN_REVOKED = "auth.token_revoked"  # noqa: S105
+
+# Permissions (role assignments and account status are recorded automatically by signals)
+ROLE_GRANTED = "perm.role_granted"
+ROLE_REVOKED = "perm.role_revoked"
+USER_DISABLED = "perm.user_disabled"
+USER_ENABLED = "perm.user_enabled"
+
+# Personal data
+REVEAL = "data.reveal"
+SENSITIVE_READ = "data.sensitive_read"
+EXPORT = "data.export"
+IMPORT = "data.import"
+
+# Configuration and the audit trail itself
+CONFIG_CHANGED = "config.change"
+AUDIT_PURGE = "audit.purge"
+AUDIT_VERIFY_FAILED = "audit.verify_failed"
+
+LABELS = {
+    LOGIN_OK: "登录成功",
+    LOGIN_FAILED: "登录失败",
+    LOGOUT: "退出登录",
+    LOCKOUT: "账号锁定",
+    PASSWORD_CHANGED: "修改密码",
+    OTP_FAILED: "动态口令错误",
+    SESSION_KILLED: "强制下线",
+    TOKEN_ISSUED: "签发接口令牌",
+    TOKEN_REVOKED: "吊销接口令牌",
+    ROLE_GRANTED: "授予角色",
+    ROLE_REVOKED: "撤销角色",
+    USER_DISABLED: "停用账号",
+    USER_ENABLED: "启用账号",
+    REVEAL: "查看完整信息",
+    SENSITIVE_READ: "查阅敏感信息",
+    EXPORT: "导出数据",
+    IMPORT: "导入数据",
+    CONFIG_CHANGED: "修改配置",
+    AUDIT_PURGE: "清理过期审计记录",
+    AUDIT_VERIFY_FAILED: "审计链校验失败",
+}
+
+CHOICES = [(name, f"{label} {name}") for name, label in LABELS.items()]
+
+
+def label(event: str) -> str:
+    return LABELS.get(event, event)

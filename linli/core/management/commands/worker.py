@@ -1,0 +1,18 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run background jobs (imports, exports, reports). Run one or more beside the web processes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--queue-name", default="*", help="queues to take jobs from (default: all)")
+        parser.add_argument(
+            "--batch", action="store_true", help="exit when no job is left (for drills and tests)"
+        )
+
+    def handle(self, *args, queue_name, batch, **options):
+        worker_args = ["--queue-name", queue_name]
+        if batch:
+            worker_args.append("--batch")
+        call_command("db_worker", *worker_args)

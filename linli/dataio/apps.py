@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class DataioConfig(AppConfig):
+    """Imports and exports: Excel/CSV in (validated, all-or-nothing) and out (scoped, masked, safe)."""
+
+    name = "linli.dataio"
+    label = "dataio"
+    verbose_name = "导入导出 Import and export"

@@ -1,0 +1,43 @@
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from linli.core import context
+from linli.events import conf
+from linli.events.sweep import sweep_once
+
+
+class Command(BaseCommand):
+    help = (
+        "事件时限巡检：黄牌预警、红牌、超时自动上报、挂账到期提醒 "
+        "(deadline sweep: yellow/red cards, automatic escalation, shelf reviews). "
+        "Safe to run in several processes at once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="run one round and exit")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=None,
+            help="seconds between rounds (default LINLI_EVENT_SWEEP_INTERVAL, 60)",
+        )
+
+    def handle(self, *args, once=False, interval=None, **options):
+        interval = interval if interval is not None else conf.get_float("LINLI_EVENT_SWEEP_INTERVAL")
+        stop = threading.Event()
+        if not once:
+            # Finish the current round on SIGTERM/SIGINT instead of dying half-way through one.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+        with context.acting(None, channel=context.Channel.SYSTEM):
+            while True:
+                result = sweep_once()
+                if once or options.get("verbosity", 1) > 1 or result.acted:
+                    self.stdout.write(str(result))
+                if once or stop.wait(interval):
+                    break
+                # A long-running loop must not keep a connection the server has dropped.
+                close_old_connections()

@@ -1,0 +1,129 @@
+"""Filter sets shared by the web lists, the API and exports (one definition, three uses)."""
+
+import datetime as dt
+
+import django_filters as filters
+from django.db.models import Q
+
+from linli.areas.models import Area, Building, House
+from linli.codes import lookup
+
+from . import groups
+from .choices import HouseholdStatus, PersonStatus
+from .models import GroupType, Household, Person, Tag, add_years
+from .search import search_persons
+
+
+def code_choices(table: str):
+    return lambda: lookup.choices(table)
+
+
+class AreaFilterMixin(filters.FilterSet):
+    area = filters.ModelChoiceFilter(queryset=Area.objects.all(), method="filter_area", label="区域")
+
+    def filter_area(self, queryset, name, value):
+        return queryset.within(value) if value else queryset
+
+
+class PersonFilterSet(AreaFilterMixin):
+    q = filters.CharFilter(method="filter_q", label="搜索")
+    age_min = filters.NumberFilter(method="filter_age_min", label="最小年龄")
+    age_max = filters.NumberFilter(method="filter_age_max", label="最大年龄")
+    sex = filters.ChoiceFilter(choices=code_choices("sex"), label="性别")
+    population_type = filters.ChoiceFilter(choices=code_choices("population_type"), label="人口类型")
+    residence_status = filters.ChoiceFilter(choices=code_choices("residence_status"), label="人户状态")
+    status = filters.ChoiceFilter(choices=PersonStatus.choices, label="状态")
+    group = filters.ModelChoiceFilter(
+        queryset=GroupType.objects.filter(active=True),
+        to_field_name="key",
+        method="filter_group",
+        label="人群",
+    )
+    tag = filters.ModelChoiceFilter(queryset=Tag.objects.all(), field_name="tags", label="标签")
+    household = filters.CharFilter(method="filter_household", label="户号")
+    ordering = filters.OrderingFilter(
+        fields=(
+            ("pinyin", "name"),
+            ("birth_date", "birth_date"),
+            ("updated_at", "updated"),
+            ("area_path", "area"),
+        ),
+        label="排序",
+    )
+
+    class Meta:
+        model = Person
+        fields = ["area", "q", "sex", "population_type", "residence_status", "status", "group", "tag"]
+
+    def filter_q(self, queryset, name, value):
+        return search_persons(queryset, value)
+
+    def filter_age_min(self, queryset, name, value):
+        return queryset.filter(birth_date__lte=add_years(dt.date.today(), -int(value)))
+
+    def filter_age_max(self, queryset, name, value):
+        return queryset.filter(birth_date__gt=add_years(dt.date.today(), -(int(value) + 1)))
+
+    def filter_group(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if value.is_derived:
+            return queryset.filter(birth_date__lte=add_years(dt.date.today(), -value.min_age))
+        return queryset.filter(pk__in=groups.members(value).values("pk"))
+
+    def filter_household(self, queryset, name, value):
+        return queryset.filter(
+            memberships__household__number=value.strip(), memberships__end_date__isnull=True
+        )
+
+
+class HouseholdFilterSet(AreaFilterMixin):
+    number = filters.CharFilter(field_name="number", lookup_expr="startswith", label="户号")
+    q = filters.CharFilter(method="filter_q", label="搜索")
+    status = filters.ChoiceFilter(choices=HouseholdStatus.choices, label="状态")
+    household_type = filters.ChoiceFilter(choices=code_choices("household_type"), label="户别")
+
+    class Meta:
+        model = Household
+        fields = ["area", "number", "status", "household_type"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        people = search_persons(Person.objects.all(), value).values("pk")
+        return queryset.filter(
+            Q(number__startswith=value)
+            | Q(memberships__person__in=people, memberships__end_date__isnull=True)
+        ).distinct()
+
+
+class HouseFilterSet(AreaFilterMixin):
+    q = filters.CharFilter(method="filter_q", label="地址/房号")
+    use = filters.ChoiceFilter(choices=code_choices("house_use"), label="用途")
+    building = filters.ModelChoiceFilter(queryset=Building.objects.all(), label="楼栋")
+
+    class Meta:
+        model = House
+        fields = ["area", "use", "building"]
+
+    def filter_q(self, queryset, name, value):
+        from .search import room_key
+
+        value = value.strip()
+        key = room_key(value)
+        cond = Q(address__contains=value)
+        if key:
+            cond |= Q(room_key=key) | Q(room_key__endswith="-" + key)
+        return queryset.filter(cond)
+
+
+class BuildingFilterSet(AreaFilterMixin):
+    q = filters.CharFilter(method="filter_q", label="名称/地址")
+
+    class Meta:
+        model = Building
+        fields = ["area", "building_type"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__contains=value) | Q(street_address__contains=value))

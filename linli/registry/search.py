@@ -1,0 +1,91 @@
+"""The one search box: name, pinyin, initials, ID or its tail, phone or its tail, household, room.
+
+What the box holds decides which indexes are asked (never a decrypting scan): an 18-character ID
+goes to the ID blind index, 4–6 trailing characters to the tail blind indexes, letters to the
+pinyin columns, ``3-2-501`` / ``3栋2单元501`` to the house room key. Results are ranked: exact
+identifiers first, then name and pinyin prefixes, then other matches.
+"""
+
+import re
+
+from django.db.models import Case, IntegerField, Q, Value, When
+
+from linli.core.validators import normalize_id_number, normalize_phone
+
+from .models import ID_TAILS, blind
+
+_ROOM = re.compile(r"^(\w+?)(?:栋|幢|号楼|-|#)(?:(\w+?)(?:单元|-))?(\w+?)(?:室|号)?$")
+_LETTERS = re.compile(r"^[a-z]+$")
+
+
+def room_key(text: str) -> str | None:
+    """``3栋2单元501`` / ``3-2-501`` / ``3#501`` → ``3-2-501`` / ``3-501``; ``None`` if not a room."""
+    match = _ROOM.match(text)
+    if not match:
+        return None
+    parts = [p for p in match.groups() if p]
+    if len(parts) < 2 or not all(p.isascii() and p.isalnum() for p in parts):
+        return None
+    return "-".join(parts)
+
+
+def search_q(text: str) -> tuple[Q, list[tuple[Q, int]]]:
+    """The filter for ``text`` and the (condition, rank) pairs used to order the results."""
+    raw = (text or "").strip()
+    if not raw:
+        return Q(), []
+    ranks: list[tuple[Q, int]] = []
+    q = Q(pk__in=[])
+    compact = normalize_id_number(raw)
+    lowered = raw.lower().replace(" ", "")
+
+    if len(compact) == 18 and compact[:17].isdigit():
+        cond = Q(id_number_bidx=blind("id", compact))
+        q |= cond
+        ranks.append((cond, 0))
+    phone = normalize_phone(raw)
+    if phone.isdigit() and len(phone) == 11 and phone.startswith("1"):
+        cond = Q(phone_bidx=blind("phone", phone))
+        q |= cond
+        ranks.append((cond, 0))
+    if len(compact) in ID_TAILS and compact[:-1].isdigit() and (compact[-1].isdigit() or compact[-1] == "X"):
+        cond = Q(**{f"id_tail{len(compact)}_bidx": blind(f"id_tail{len(compact)}", compact)})
+        q |= cond
+        ranks.append((cond, 1))
+        if len(compact) == 4 and compact.isdigit():
+            cond = Q(phone_tail4_bidx=blind("phone_tail4", compact))
+            q |= cond
+            ranks.append((cond, 1))
+    if raw.isdigit() and len(raw) >= 6:
+        cond = Q(memberships__household__number=raw, memberships__end_date__isnull=True)
+        q |= cond
+        ranks.append((cond, 0))
+    key = room_key(raw)
+    if key:
+        cond = Q(house__room_key=key) | Q(house__room_key__endswith="-" + key)
+        q |= cond
+        ranks.append((cond, 1))
+    if _LETTERS.match(lowered):
+        exact = Q(pinyin=lowered) | Q(pinyin_initials=lowered)
+        prefix = Q(pinyin__startswith=lowered) | Q(pinyin_initials__startswith=lowered)
+        variant = Q(pinyin_keys__contains=f" {lowered}")
+        q |= exact | prefix | variant
+        ranks += [(exact, 2), (prefix, 3), (variant, 4)]
+    elif not raw.isascii():
+        exact = Q(name=raw)
+        prefix = Q(name__startswith=raw)
+        other = Q(name__contains=raw) | Q(former_name__contains=raw)
+        q |= exact | prefix | other
+        ranks += [(exact, 2), (prefix, 3), (other, 5)]
+    return q, ranks
+
+
+def search_persons(queryset, text: str):
+    """Filter and rank ``queryset`` (already scoped by the caller) by the search box text."""
+    q, ranks = search_q(text)
+    if not ranks:
+        return queryset
+    rank = Case(
+        *[When(cond, then=Value(r)) for cond, r in ranks], default=Value(9), output_field=IntegerField()
+    )
+    return queryset.filter(q).distinct().annotate(search_rank=rank).order_by("search_rank", "pinyin", "pk")

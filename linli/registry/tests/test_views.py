@@ -1,0 +1,144 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from linli.audit.models import AuditEvent
+from linli.core.testing import make_person, make_user
+from linli.registry import services
+from linli.registry.models import GroupMembership, GroupType, Person
+
+pytestmark = pytest.mark.django_db
+PHONE = "13912345678"
+
+
+@pytest.fixture
+def setup(area_tree, client):
+    grid, other_grid = area_tree["grids"][0], area_tree["grids"][4]
+    person = make_person(grid, name="张三", phone=PHONE, house=area_tree["houses"][0])
+    outsider = make_person(other_grid, name="李四")
+    household = services.create_household(
+        number="420105000077", head=person, house=area_tree["houses"][0], date=dt.date(2000, 1, 1)
+    )
+    worker = make_user("gw", "grid_worker", grid)
+    client.force_login(worker)
+    return {"person": person, "outsider": outsider, "household": household, "worker": worker, "grid": grid}
+
+
+def test_list_is_scoped_and_masked(client, setup):
+    html = client.get(reverse("registry:persons")).content.decode()
+    assert "张三" in html and "李四" not in html
+    assert setup["person"].id_number not in html and PHONE not in html
+    assert setup["person"].id_number_masked in html and "139****5678" in html
+
+
+def test_search_by_pinyin_initials_and_tails(client, setup):
+    person = setup["person"]
+    for query in (
+        "zs",
+        "zhangsan",
+        person.id_number[-4:],
+        person.id_number[-6:],
+        "5678",
+        "420105000077",
+        "张",
+    ):
+        html = client.get(reverse("registry:persons"), {"q": query}).content.decode()
+        assert "张三" in html, query
+    assert "张三" not in client.get(reverse("registry:persons"), {"q": "ls"}).content.decode()
+
+
+def test_out_of_scope_detail_is_404(client, setup):
+    assert client.get(reverse("registry:person", args=[setup["person"].pk])).status_code == 200
+    assert client.get(reverse("registry:person", args=[setup["outsider"].pk])).status_code == 404
+    assert client.get(reverse("registry:person_edit", args=[setup["outsider"].pk])).status_code == 404
+
+
+def test_user_without_role_gets_403(client, setup):
+    client.force_login(make_user("plain"))
+    assert client.get(reverse("registry:persons")).status_code == 403
+
+
+def test_edit_shows_field_errors_in_chinese_then_saves(client, setup):
+    person = setup["person"]
+    url = reverse("registry:person_edit", args=[person.pk])
+    page = client.get(url).content.decode()
+    assert person.id_number not in page and PHONE not in page  # encrypted values are never pre-filled
+    data = {
+        "area": setup["grid"].pk, "name": "张三", "id_type": "111", "sex": "1", "ethnicity": "01",
+        "residence_status": "10", "population_type": "1", "phone": "12345",
+        "birth_date": person.birth_date.isoformat(),
+    }  # fmt: skip
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "电话号码格式不正确" in response.content.decode()
+    data["phone"] = "13700001111"
+    response = client.post(url, data)
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.phone == "13700001111"
+    assert person.id_number  # left empty in the form: kept
+
+
+def test_moving_a_person_out_of_scope_is_rolled_back(client, setup, area_tree):
+    person = setup["person"]
+    url = reverse("registry:person_edit", args=[person.pk])
+    data = {"area": area_tree["grids"][4].pk, "name": "张三", "id_type": "111", "sex": "1", "ethnicity": "01",
+            "residence_status": "10", "population_type": "1"}  # fmt: skip
+    response = client.post(url, data)
+    # The other grid is not even a choice for this user.
+    assert response.status_code == 200 and "area" in response.context["form"].errors
+    assert Person.objects.get(pk=person.pk).area == setup["grid"]
+
+
+def test_reveal_needs_a_purpose_and_is_audited(client, setup):
+    person = setup["person"]
+    url = reverse("registry:person_reveal", args=[person.pk])
+    assert client.post(url, {"purpose": ""}).status_code == 400
+    response = client.post(url, {"purpose": "办理低保复核核对身份"})
+    html = response.content.decode()
+    assert person.id_number in html and PHONE in html
+    event = AuditEvent.objects.get(event="data.reveal")
+    assert event.purpose == "办理低保复核核对身份" and event.object_id == str(person.pk)
+
+
+def test_sensitive_groups_are_hidden_without_the_field_group(client, setup, area_tree):
+    person = setup["person"]
+    GroupMembership(person=person, area=person.area, group_type=GroupType.objects.get(key="released_prisoner"),
+                    detail={"released_on": "2025-01-01"}).save()  # fmt: skip
+    html = client.get(reverse("registry:person", args=[person.pk])).content.decode()
+    assert "刑满释放" not in html and "无权查看" in html
+    leader = make_user("leader", "community_leader", area_tree["communities"][0])
+    client.force_login(leader)
+    html = client.get(reverse("registry:person", args=[person.pk])).content.decode()
+    assert "刑满释放" in html
+    assert AuditEvent.objects.filter(event="data.sensitive_read", user=leader).exists()
+
+
+def test_move_out_through_the_page(client, setup):
+    person = setup["person"]
+    url = reverse("registry:person_move_out", args=[person.pk])
+    response = client.post(url, {"date": "2026-10-01", "place": "湖北省孝感市"})
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.status == "moved_out" and person.status_date == dt.date(2026, 10, 1)
+
+
+def test_household_and_house_pages(client, setup):
+    household = setup["household"]
+    html = client.get(reverse("registry:household", args=[household.pk])).content.decode()
+    assert "张三" in html and "户主" in html
+    house_html = client.get(reverse("registry:house", args=[setup["person"].house_id])).content.decode()
+    assert "张三" in house_html and "420105000077" in house_html
+    assert client.get(reverse("registry:households"), {"q": "zs"}).content.decode().count("420105000077") == 1
+
+
+def test_duplicates_and_merge_pages(client, area_tree):
+    grid, house = area_tree["grids"][0], area_tree["houses"][0]
+    a = make_person(grid, name="陈红", birth=dt.date(1958, 6, 1), sex="2", house=house)
+    b = make_person(grid, name="陈红", birth=dt.date(1958, 6, 1), sex="2", house=house, id_number="")
+    client.force_login(make_user("cs", "community_staff", area_tree["communities"][0]))
+    assert "比对合并" in client.get(reverse("registry:duplicates")).content.decode()
+    response = client.post(reverse("registry:person_merge", args=[a.pk, b.pk]), {"note": "重复录入"})
+    assert response.status_code == 302
+    assert Person.objects.get(pk=b.pk).status == "merged"

@@ -1,0 +1,95 @@
+"""What a community worker does in the browser, on a desk and on a phone (issue 4)."""
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from linli.core.testing import make_person, make_user
+from linli.registry import services
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+# Screenshots go to docs/screenshots/ when refreshing the docs (LINLI_SCREENSHOTS=1 ./dev test -m e2e),
+# and to a scratch folder otherwise so that test runs leave the work tree alone.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS if os.environ.get("LINLI_SCREENSHOTS") else Path(tempfile.gettempdir()) / "linli-shots"
+)
+PASSWORD = "Linli@test2026"
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def household(area_tree):
+    grid, house = area_tree["grids"][0], area_tree["houses"][0]
+    head = make_person(grid, name="张三", birth=dt.date(1962, 3, 1), house=house, phone="13812345678")
+    wife = make_person(grid, name="李秀英", birth=dt.date(1964, 8, 3), sex="2", house=house)
+    household = services.create_household(
+        number="420105000123", head=head, house=house, date=dt.date(2000, 1, 1)
+    )
+    services.move_in(wife, household=household, relation="12", date=dt.date(2000, 1, 1))
+    make_person(area_tree["grids"][4], name="赵四")  # another community: must never show
+    make_user("gridworker", "grid_worker", grid, password=PASSWORD, full_name="王网格")
+    return household
+
+
+def log_in(page, live_server):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "gridworker")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("total-people")).to_have_text("2")
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_search_open_household_and_edit_a_member(page, live_server, household):
+    page.set_viewport_size(DESKTOP)
+    log_in(page, live_server)
+    shot(page, "home-desktop")
+
+    page.get_by_test_id("global-search").fill("zs")
+    page.get_by_test_id("global-search").press("Enter")
+    table = page.get_by_test_id("person-table")
+    expect(table).to_contain_text("张三")
+    expect(table).not_to_contain_text("赵四")
+    expect(table).not_to_contain_text("13812345678")
+    shot(page, "search-desktop")
+
+    table.get_by_role("link", name="张三").click()
+    expect(page.get_by_test_id("person-name")).to_have_text("张三")
+    page.get_by_test_id("household-link").click()
+    members = page.get_by_test_id("members")
+    expect(members).to_contain_text("李秀英")
+    shot(page, "household-desktop")
+
+    members.get_by_role("link", name="李秀英").click()
+    page.get_by_role("link", name="编辑").click()
+    page.fill("#id_phone", "12345")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_test_id("error-phone")).to_contain_text("电话号码格式不正确")
+    shot(page, "edit-error-desktop")
+    page.fill("#id_phone", "13700001111")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_test_id("person-name")).to_have_text("李秀英")
+    expect(page.get_by_text("137****1111")).to_be_visible()
+
+
+def test_phone_width_lookup(page, live_server, household):
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server)
+    shot(page, "home-phone")
+    page.get_by_test_id("global-search").fill("李")
+    page.get_by_test_id("global-search").press("Enter")
+    expect(page.get_by_test_id("person-table")).to_contain_text("李秀英")
+    shot(page, "search-phone")
+    page.get_by_role("link", name="李秀英").click()
+    expect(page.get_by_test_id("masked-id")).to_be_visible()
+    shot(page, "person-phone")
