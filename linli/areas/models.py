@@ -35,6 +35,8 @@ class Area(MP_Node, ChangeLoggedModel):
     active = models.BooleanField("有效", default=True)
 
     node_order_by = None
+    # treebeard's bookkeeping columns change whenever siblings are added; the path is what matters.
+    history_exclude = ("depth", "numchild")
 
     class Meta:
         verbose_name = "区域 area"

@@ -13,6 +13,7 @@ from linli.core.history import ChangeLoggedModel, ScopedRecord, ScopedRecordQuer
 from linli.core.scope import ScopedQuerySet
 from linli.core.validators import (
     mask_id_number,
+    normalize_phone,
     mask_phone,
     normalize_id_number,
     parse_id_number,
@@ -158,6 +159,9 @@ class Person(ScopedRecord):
                 fields=["id_number_bidx"],
                 condition=~Q(id_number_bidx="") & ~Q(status="merged"),
                 name="registry_person_one_record_per_id",
+                violation_error_code="id_registered",
+                violation_error_message="该身份证号已登记在另一条人员记录中，请搜索后编辑或合并 "
+                "(this ID number is already registered to another person)",
             ),
         ]
         indexes = [models.Index(fields=["name", "birth_date"], name="registry_person_name_birth")]
@@ -183,7 +187,8 @@ class Person(ScopedRecord):
             else:
                 self.birth_date = self.birth_date or info.birth_date
                 self.sex = self.sex or info.sex
-        phone = self.phone or ""
+        phone = normalize_phone(self.phone) if self.phone else ""
+        self.phone = phone
         self.phone_masked = mask_phone(phone)
         self.phone_bidx = blind("phone", phone)
         self.phone_tail4_bidx = blind("phone_tail4", phone[-4:]) if len(phone) >= 4 else ""
@@ -213,6 +218,9 @@ class Person(ScopedRecord):
             errors["birth_date"] = ["出生日期不能晚于今天 (birth date is in the future)"]
         if errors:
             raise ValidationError(errors)
+        # Derived columns now, so that full_clean()'s constraint check sees the ID's blind index
+        # and a second live record with the same ID is a form error, not a database error.
+        self.derive()
 
     def save(self, *args, **kwargs):
         self.derive()

@@ -5,6 +5,7 @@ are found under the reading people use as well as the dictionary's first one.
 """
 
 import itertools
+from functools import lru_cache
 
 from pypinyin import Style, pinyin
 
@@ -33,6 +34,7 @@ def pinyin_variants(name: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(variants))
 
 
+@lru_cache(maxsize=65536)  # names repeat a great deal; bulk imports hit this for every row
 def pinyin_columns(name: str) -> tuple[str, str, str]:
     """The values of Person.pinyin, Person.pinyin_initials and Person.pinyin_keys."""
     variants = pinyin_variants(name)

@@ -54,7 +54,11 @@ def _end(membership: Membership, date: dt.date, reason: str) -> None:
 
 
 def _ensure_head_continues(
-    household: Household, leaving: Person, new_head: Person | None, date: dt.date
+    household: Household,
+    leaving: Person,
+    new_head: Person | None,
+    date: dt.date,
+    reason: str = LifeEventKind.MOVE_OUT,
 ) -> None:
     """When the head leaves a household that keeps members, another member must become head."""
     head_membership = household.memberships.filter(relation=HEAD_RELATION, end_date__isnull=True).first()
@@ -69,7 +73,7 @@ def _ensure_head_continues(
     if successor is None:
         raise RegistryError("新户主须是该户现有成员 (the new head must be a current member)")
     # End the old head's membership first so the one-head constraint never sees two heads.
-    _end(head_membership, date, LifeEventKind.MOVE_OUT)
+    _end(head_membership, date, reason)
     successor.relation = HEAD_RELATION
     successor.save(change_note="变更户主 new head")
 
@@ -131,7 +135,7 @@ def record_death(
     membership = _current_membership(person)
     household = membership.household if membership else None
     if household is not None:
-        _ensure_head_continues(household, person, new_head, date)
+        _ensure_head_continues(household, person, new_head, date, LifeEventKind.DEATH)
         membership.refresh_from_db()
         if membership.end_date is None:
             _end(membership, date, LifeEventKind.DEATH)

@@ -132,3 +132,18 @@ def test_life_events_leave_history(family):
     change = history_of(family["son"]).filter(action="update").latest("id")
     assert change.prechange["status"] == "active" and change.postchange["status"] == "moved_out"
     assert change.note.startswith("迁出")
+
+
+def test_a_dead_heads_membership_ends_with_death(family):
+    services.record_death(family["head"], date=D(2026, 5, 1), new_head=family["wife"])
+    assert Membership.objects.get(person=family["head"]).end_reason == "death"
+
+
+def test_a_second_record_with_the_same_id_is_a_clear_error(family):
+    from django.core.exceptions import ValidationError
+
+    twin = Person(area=family["grid"], name="冒名", id_number=family["son"].id_number)
+    with pytest.raises(ValidationError) as exc:
+        services.move_in(twin, household=family["household"], relation="20", date=D(2026, 1, 1))
+    assert "已登记" in str(exc.value)
+    assert Person.objects.filter(name="冒名").count() == 0

@@ -95,3 +95,11 @@ def test_age_classes_are_computed_from_birth_date(area_tree):
     assert elderly_80 in old.groups_on(today)
     assert elderly_80 not in almost.groups_on(today)
     assert set(Person.objects.aged(60, 79, on=today)) == {almost}
+
+
+def test_bulk_paths_normalise_phones_too(area_tree):
+    person = make_person(area_tree["grids"][0], save=False, phone="+86 138 1234 5678")
+    person.derive()  # what bulk imports call instead of full_clean()
+    assert person.phone == "13812345678" and person.phone_masked == "138****5678"
+    person.save()
+    assert list(Person.objects.with_phone("13812345678")) == [person]
