@@ -13,9 +13,9 @@ from linli.core.history import ChangeLoggedModel, ScopedRecord, ScopedRecordQuer
 from linli.core.scope import ScopedQuerySet
 from linli.core.validators import (
     mask_id_number,
-    normalize_phone,
     mask_phone,
     normalize_id_number,
+    normalize_phone,
     parse_id_number,
     parse_phone,
 )

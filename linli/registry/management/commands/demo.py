@@ -3,6 +3,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from linli.areas.models import Area, Building, House
+from linli.core import context
+from linli.events.demo import generate_events
+from linli.events.models import Event
 from linli.registry.demo import (
     DEFAULT_BATCH_HOUSEHOLDS,
     DEFAULT_PEOPLE,
@@ -11,9 +14,6 @@ from linli.registry.demo import (
     DISTRICT_NAME,
     generate,
 )
-from linli.core import context
-from linli.events.demo import generate_events
-from linli.events.models import Event
 from linli.registry.models import GroupMembership, Household, LifeEvent, Person
 
 
