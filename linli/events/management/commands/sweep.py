@@ -2,7 +2,7 @@ import signal
 import threading
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from linli.core import context
 from linli.events import conf
@@ -34,7 +34,17 @@ class Command(BaseCommand):
                 signal.signal(sig, lambda *_: stop.set())
         with context.acting(None, channel=context.Channel.SYSTEM):
             while True:
-                result = sweep_once()
+                try:
+                    result = sweep_once()
+                except DatabaseError as exc:
+                    # A busy or restarting database must not end the loop: the round is retried.
+                    if once:
+                        raise
+                    self.stderr.write(f"巡检本轮失败，稍后重试 (sweep round failed, will retry): {exc}")
+                    close_old_connections()
+                    if stop.wait(interval):
+                        break
+                    continue
                 if once or options.get("verbosity", 1) > 1 or result.acted:
                     self.stdout.write(str(result))
                 if once or stop.wait(interval):
