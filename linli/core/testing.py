@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+import re
 
 from linli.core.validators import compose_id_number
 
@@ -59,3 +60,75 @@ def make_user(username: str, role: str | None = None, area=None, **fields):
     if role is not None:
         RoleAssignment.objects.create(user=user, role=Role.objects.get(key=role), area=area)
     return user
+
+
+def object_factories():
+    """Model label → function(grid) making one object of that model in the grid (route tests)."""
+    from linli.areas.models import Building, House
+    from linli.audit import events, record
+    from linli.core.history import history_of
+    from linli.registry import services
+    from linli.registry.models import GroupMembership, GroupType
+
+    counter = iter(range(10_000, 99_999))
+
+    def person(grid):
+        return make_person(grid, name=f"测试{next(counter)}", birth=dt.date(1970, 1, 1), phone="13900001111")
+
+    def household(grid):
+        return services.create_household(number=f"H{next(counter)}", head=person(grid))
+
+    def house(grid):
+        return House.objects.filter(area=grid).first()
+
+    def building(grid):
+        return Building.objects.filter(area=grid).first()
+
+    def group_membership(grid):
+        p = person(grid)
+        gm = GroupMembership(person=p, area=grid, group_type=GroupType.objects.get(key="veteran"))
+        gm.save()
+        return gm
+
+    def audit_event(grid):
+        return record(events.SENSITIVE_READ, area_path=grid.path, detail={"test": True})
+
+    def object_change(grid):
+        return history_of(person(grid)).first()
+
+    return {
+        "audit.auditevent": audit_event,
+        "core.objectchange": object_change,
+        "registry.person": person,
+        "registry.household": household,
+        "areas.house": house,
+        "areas.building": building,
+        "areas.area": lambda grid: grid,
+        "registry.groupmembership": group_membership,
+    }
+
+
+def build_url(route, objects: dict) -> str:
+    """The URL of a :class:`linli.core.routes.Route` with its kwargs filled from ``objects``."""
+    url = "/" + route.pattern.replace("^", "").replace("$", "")
+    for kwarg in route.kwargs:
+        url = re.sub(rf"<(?:\w+:)?{kwarg}>|\(\?P<{kwarg}>[^)]*\)", str(objects[kwarg].pk), url)
+    return url
+
+
+def login_as(user):
+    """A test client logged in as ``user``, with a verified TOTP device when the user needs one."""
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from linli.core import permissions
+
+    client = Client()
+    client.force_login(user)
+
+    if permissions.requires_two_factor(user):
+        device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+    return client

@@ -156,3 +156,17 @@ def test_api_token_acts_as_its_owner_until_revoked(client, area_tree):
     token.revoked = True
     token.save()
     assert client.get("/whoami", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
+
+
+@pytest.mark.django_db
+def test_password_change_page_enforces_the_policy(client, area_tree):
+    make_user("gw", "grid_worker", area_tree["grids"][0])
+    login(client, "gw")
+    page = client.get(reverse("password_change"))
+    assert page.status_code == 200 and "修改密码" in page.content.decode()
+    weak = client.post(reverse("password_change"), {"old_password": PASSWORD, "new_password1": "abcdefgh",
+                                                    "new_password2": "abcdefgh"})  # fmt: skip
+    assert weak.status_code == 200 and "至少 3 类" in weak.content.decode()
+    ok = client.post(reverse("password_change"), {"old_password": PASSWORD, "new_password1": "Xin@mima2026",
+                                                  "new_password2": "Xin@mima2026"})  # fmt: skip
+    assert ok.status_code == 302

@@ -5,7 +5,6 @@ Objects are made per model by the factories below; a new scoped model needs one 
 new route needs nothing: it is found, classified and tested automatically.
 """
 
-import datetime as dt
 import fnmatch
 import json
 import re
@@ -14,10 +13,9 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli.core.routes import all_routes
-from linli.core.testing import make_person, make_user
+from linli.core.testing import build_url, login_as, make_user, object_factories
 
 ROLES = json.loads(
     (Path(__file__).resolve().parents[2] / "accounts" / "data" / "roles.json").read_text("utf-8")
@@ -46,54 +44,6 @@ def test_public_routes_are_few_and_known():
 
 
 # -- the matrix -----------------------------------------------------------------------------------
-def factories(tree):
-    """model label → function(grid) that makes one object of that model in the grid."""
-    from linli.areas.models import Building, House
-    from linli.registry import services
-    from linli.registry.models import GroupMembership, GroupType
-
-    counter = iter(range(10_000, 99_999))
-
-    def person(grid):
-        return make_person(grid, name=f"测试{next(counter)}", birth=dt.date(1970, 1, 1), phone="13900001111")
-
-    def household(grid):
-        return services.create_household(number=f"H{next(counter)}", head=person(grid))
-
-    def house(grid):
-        return House.objects.filter(area=grid).first()
-
-    def building(grid):
-        return Building.objects.filter(area=grid).first()
-
-    def group_membership(grid):
-        p = person(grid)
-        gm = GroupMembership(person=p, area=grid, group_type=GroupType.objects.get(key="veteran"))
-        gm.save()
-        return gm
-
-    def audit_event(grid):
-        from linli.audit import events, record
-
-        return record(events.SENSITIVE_READ, area_path=grid.path, detail={"test": True})
-
-    def object_change(grid):
-        from linli.core.history import history_of
-
-        return history_of(person(grid)).first()
-
-    return {
-        "audit.auditevent": audit_event,
-        "core.objectchange": object_change,
-        "registry.person": person,
-        "registry.household": household,
-        "areas.house": house,
-        "areas.building": building,
-        "areas.area": lambda grid: grid,
-        "registry.groupmembership": group_membership,
-    }
-
-
 def role_for(perm: str) -> str:
     """The narrowest demo role that grants ``perm`` (community level preferred)."""
     order = {"grid": 0, "community": 1, "subdistrict": 2, "district": 3}
@@ -111,26 +61,6 @@ def scoped_routes():
         yield pytest.param(route, f"{app_label}.{model_name}", id=route.pattern)
 
 
-def build_url(route, objects: dict) -> str:
-    url = "/" + route.pattern.replace("^", "").replace("$", "")
-    for kwarg in route.kwargs:
-        url = re.sub(rf"<(?:\w+:)?{kwarg}>|\(\?P<{kwarg}>[^)]*\)", str(objects[kwarg].pk), url)
-    return url
-
-
-def login_as(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    from linli.core import permissions
-
-    if permissions.requires_two_factor(user):
-        device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
-        session = client.session
-        session["otp_device_id"] = device.persistent_id
-        session.save()
-    return client
-
-
 def request(client: Client, url: str, route):
     """GET the route; a POST-only route is exercised with an empty POST instead."""
     response = client.get(url)
@@ -143,7 +73,7 @@ def request(client: Client, url: str, route):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("route", "model_label"), list(scoped_routes()))
 def test_permission_matrix(route, model_label, area_tree):
-    make = factories(area_tree)
+    make = object_factories()
     model = apps.get_model(model_label)
     assert model_label in make, f"add a factory for {model_label} to test {route.pattern}"
     inside_grid, outside_grid = area_tree["grids"][0], area_tree["grids"][4]
