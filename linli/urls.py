@@ -9,5 +9,6 @@ urlpatterns = [
     path("registry/", include("linli.registry.urls")),
     path("api/", include("linli.api_urls")),
     path("audit/", include("linli.audit.urls")),
+    path("io/", include("linli.dataio.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

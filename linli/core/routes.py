@@ -30,6 +30,15 @@ class Route:
     operations: dict[str, str] | None = None
 
     @property
+    def model_label(self) -> str:
+        """``app.model`` of the object a ``pk`` in this route refers to."""
+        explicit = getattr(self.callback, "linli_model", None)
+        if explicit:
+            return explicit
+        app_label, codename = (self.policy or ".").split(".", 1)
+        return f"{app_label}.{codename.split('_', 1)[-1]}"
+
+    @property
     def kwargs(self) -> list[str]:
         return [a or b for a, b in _KWARG.findall(self.pattern)]
 

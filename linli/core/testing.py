@@ -63,7 +63,10 @@ def make_user(username: str, role: str | None = None, area=None, **fields):
 
 
 def object_factories():
-    """Model label → function(grid) making one object of that model in the grid (route tests)."""
+    """Model label → function(grid, owner) making one object of that model in the grid (route tests).
+
+    ``owner`` is the user the object should belong to, for objects scoped by owner (import jobs).
+    """
     from linli.areas.models import Building, House
     from linli.audit import events, record
     from linli.core.history import history_of
@@ -72,29 +75,40 @@ def object_factories():
 
     counter = iter(range(10_000, 99_999))
 
-    def person(grid):
+    def person(grid, owner=None):
         return make_person(grid, name=f"测试{next(counter)}", birth=dt.date(1970, 1, 1), phone="13900001111")
 
-    def household(grid):
+    def household(grid, owner=None):
         return services.create_household(number=f"H{next(counter)}", head=person(grid))
 
-    def house(grid):
+    def house(grid, owner=None):
         return House.objects.filter(area=grid).first()
 
-    def building(grid):
+    def building(grid, owner=None):
         return Building.objects.filter(area=grid).first()
 
-    def group_membership(grid):
+    def group_membership(grid, owner=None):
         p = person(grid)
         gm = GroupMembership(person=p, area=grid, group_type=GroupType.objects.get(key="veteran"))
         gm.save()
         return gm
 
-    def audit_event(grid):
+    def audit_event(grid, owner=None):
         return record(events.SENSITIVE_READ, area_path=grid.path, detail={"test": True})
 
-    def object_change(grid):
+    def object_change(grid, owner=None):
         return history_of(person(grid)).first()
+
+    def import_job(grid, owner=None):
+        from django.core.files.base import ContentFile
+
+        from linli.dataio.models import ImportJob
+
+        owner = owner or make_user(f"owner{next(counter)}")
+        job = ImportJob.objects.create(user=owner, kind="persons", original_name="台账.csv", area=grid,
+                                       area_path=grid.path, error_count=1)  # fmt: skip
+        job.error_report.save("errors.csv", ContentFile("行号,列,原因\n2,身份证号,校验位错误\n".encode()))
+        return job
 
     return {
         "audit.auditevent": audit_event,
@@ -103,7 +117,8 @@ def object_factories():
         "registry.household": household,
         "areas.house": house,
         "areas.building": building,
-        "areas.area": lambda grid: grid,
+        "areas.area": lambda grid, owner=None: grid,
+        "dataio.importjob": import_job,
         "registry.groupmembership": group_membership,
     }
 
@@ -112,7 +127,8 @@ def build_url(route, objects: dict) -> str:
     """The URL of a :class:`linli.core.routes.Route` with its kwargs filled from ``objects``."""
     url = "/" + route.pattern.replace("^", "").replace("$", "")
     for kwarg in route.kwargs:
-        url = re.sub(rf"<(?:\w+:)?{kwarg}>|\(\?P<{kwarg}>[^)]*\)", str(objects[kwarg].pk), url)
+        value = objects[kwarg]
+        url = re.sub(rf"<(?:\w+:)?{kwarg}>|\(\?P<{kwarg}>[^)]*\)", str(getattr(value, "pk", value)), url)
     return url
 
 

@@ -17,11 +17,17 @@ from . import permissions
 from .context import Channel, acting
 
 
-def policy(value: str):
-    """Declare the access policy of a function view (checked by the route-policy test)."""
+def policy(value: str, *, model: str | None = None):
+    """Declare the access policy of a function view (checked by the route-policy test).
+
+    ``model`` names the model its ``pk`` refers to when that is not the permission's own model
+    (e.g. import jobs under ``registry.import_person``).
+    """
 
     def mark(view):
         view.linli_policy = value
+        if model:
+            view.linli_model = model
         return view
 
     return mark

@@ -1,0 +1,267 @@
+"""The import pipeline: read in chunks → validate every row → (dry run: report) → write all or nothing.
+
+A run makes two passes over the stored file (STYLE.md "Bulk paths"):
+
+1. **Check.** Rows are read in chunks of :data:`CHUNK` and validated — cell by cell, against the
+   registry (one query per chunk, never per row), and across the file (duplicate IDs, household
+   heads). Every problem becomes a :class:`RowError` with row number, column and a bilingual
+   reason. Only small per-file facts are kept between chunks (an ID fingerprint per row, a
+   summary per household), so memory stays flat however long the file is.
+2. **Write** (commit only, and only when pass 1 found nothing). Inside one transaction, acting as
+   the importing user through the ``import`` channel, the file is read again, each chunk is
+   re-checked against the registry as it is now, and written with the history-keeping bulk
+   helpers. Any error or exception rolls the whole import back: nothing is half-imported.
+
+A record type plugs in as a *spec* (see :mod:`linli.dataio.persons`): its columns, per-chunk
+check, cross-file checks and per-chunk write.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from django.db import transaction
+
+from linli.core import permissions
+from linli.core.context import Channel, acting
+
+from . import conf
+from .columns import Column, match_header
+from .reading import HEADER_SCAN_ROWS, Source, cell_text, is_blank, too_many_rows_message
+from .safety import UnsafeFile
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000
+MAX_ERRORS = 50_000
+EXAMPLE_MARK = "示例"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+
+class ImportAborted(Exception):
+    """The write pass met a problem (the registry changed since the check); everything is rolled back."""
+
+
+@dataclass
+class Report:
+    """What a run found and (on commit) did."""
+
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_rows: set[int] = field(default_factory=set)
+    truncated: bool = False
+    ignored_columns: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, row: int, column: str, message: str) -> None:
+        self.error_rows.add(row)
+        if len(self.errors) >= MAX_ERRORS:
+            self.truncated = True
+            return
+        self.errors.append(RowError(row, column, message))
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.truncated
+
+    def summary(self, shown: int | None = None) -> dict:
+        shown = conf.stored_errors() if shown is None else shown
+        ordered = sorted(self.errors, key=lambda e: (e.row, e.column))
+        return {
+            "rows": self.rows,
+            "error_count": len(self.errors),
+            "error_rows": len(self.error_rows),
+            "truncated": self.truncated,
+            "ignored_columns": self.ignored_columns,
+            "counts": self.counts,
+            "errors": [[e.row, e.column, e.message] for e in ordered[:shown]],
+        }
+
+
+class Spec(Protocol):
+    """What a record type provides to the pipeline."""
+
+    key: str
+    title: str
+    perm: str
+    columns: list[Column]
+
+    def start(self, run: "Run") -> object: ...
+
+    def check(self, state, chunk: list[tuple[int, dict]], *, first_pass: bool) -> list: ...
+
+    def finish(self, state) -> None: ...
+
+    def prepare_write(self, state) -> None: ...
+
+    def write(self, state, plans: list) -> None: ...
+
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    pass
+
+
+class Run:
+    """One run of a spec over one stored file, for one user, optionally narrowed to an area."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        path: Path,
+        *,
+        file_type: str,
+        encoding: str = "",
+        user,
+        area=None,
+        progress: Progress | None = None,
+    ):
+        self.spec = spec
+        self.path = Path(path)
+        self.file_type = file_type
+        self.encoding = encoding
+        self.user = user
+        self.area = area
+        self.progress = progress or _no_progress
+        self.report = Report()
+        self.scope_paths = self._scope(permissions.scope_paths(user, spec.perm), area)
+        self.total_rows: int | None = None
+
+    @staticmethod
+    def _scope(paths: list[str], area) -> list[str]:
+        """The user's import scope, narrowed to the chosen area when one was chosen."""
+        if area is None:
+            return paths
+        if permissions.covers(paths, area.path):
+            return [area.path]
+        return [p for p in paths if p.startswith(area.path)]
+
+    def error(self, row: int, column: Column | str, message: str) -> None:
+        self.report.add(row, column.header if isinstance(column, Column) else column, message)
+
+    # -- reading ------------------------------------------------------------------------------
+    def chunks(self, phase: str) -> Iterator[list[tuple[int, dict]]]:
+        """Data rows as ``(row_number, {column_key: raw_cell})``, :data:`CHUNK` at a time."""
+        source = Source(self.path, self.file_type, self.encoding)
+        rows = source.rows()
+        mapping = self._header(rows, first=phase == "check")
+        limit = conf.max_rows()
+        chunk: list[tuple[int, dict]] = []
+        seen = 0
+        for number, cells in rows:
+            if is_blank(cells):
+                continue
+            values = {column.key: cells[i] for i, column in mapping.items() if i < len(cells)}
+            if not seen and cell_text(cells[min(mapping)] if mapping else "").startswith(EXAMPLE_MARK):
+                continue  # the template's example row
+            seen += 1
+            if seen > limit:
+                raise UnsafeFile(too_many_rows_message())
+            chunk.append((number, values))
+            if len(chunk) >= CHUNK:
+                yield chunk
+                chunk = []
+                self._tick(phase, seen, source)
+        if chunk:
+            yield chunk
+        if not seen:
+            raise UnsafeFile("文件中没有数据行 (the file has a header but no data rows)")
+        self.total_rows = seen
+        self.progress(phase, seen, seen)
+
+    def _tick(self, phase: str, seen: int, source: Source) -> None:
+        total = self.total_rows
+        if total is None and source.total_rows:
+            total = source.total_rows
+        if total is None:
+            fraction = source.fraction_read()
+            total = int(seen / fraction) if fraction else None
+        self.progress(phase, seen, total)
+
+    def _header(self, rows: Iterator[tuple[int, list]], *, first: bool) -> dict[int, Column]:
+        columns = self.spec.columns
+        required = [c for c in columns if c.required]
+        best: tuple[int, list[str]] = (-1, [c.header for c in required])
+        scanned = 0
+        for _number, cells in rows:
+            if is_blank(cells):
+                continue
+            mapping, unknown = match_header(cells, columns)
+            found = {c.key for c in mapping.values()}
+            missing = [c.header for c in required if c.key not in found]
+            if not missing:
+                if first:
+                    self.report.ignored_columns = unknown
+                return mapping
+            if len(found) > best[0]:
+                best = (len(found), missing)
+            scanned += 1
+            if scanned >= HEADER_SCAN_ROWS:
+                break
+        if best[0] < 0:
+            raise UnsafeFile("文件为空 (the file is empty)")
+        expected = "、".join(c.header for c in columns)
+        raise UnsafeFile(
+            f"表头不正确：缺少必填列 {'、'.join(best[1])}。请使用下载的模板，表头应为：{expected} "
+            f"(wrong headers: required columns are missing)"
+        )
+
+    # -- the two passes -----------------------------------------------------------------------
+    def check(self):
+        """Pass 1: validate everything; returns the spec's state for a following write."""
+        state = self.spec.start(self)
+        for chunk in self.chunks("check"):
+            self.report.rows += len(chunk)
+            self.spec.check(state, chunk, first_pass=True)
+        self.spec.finish(state)
+        return state
+
+    def dry_run(self) -> Report:
+        self.check()
+        return self.report
+
+    def commit(self, on_written: Callable[[Report], None] | None = None) -> Report:
+        """Check, then write in one transaction. Raises :class:`ImportAborted` if anything is wrong.
+
+        ``on_written`` runs inside the transaction after the last row (the audit record), so the
+        import and its record commit together or not at all.
+        """
+        state = self.check()
+        if not self.report.ok:
+            raise ImportAborted(
+                f"发现 {len(self.report.errors)} 处错误，未导入任何数据 (errors found; nothing imported)"
+            )
+        counts_from_check = dict(self.report.counts)
+        self.report.counts = {}
+        with acting(self.user, channel=Channel.IMPORT), transaction.atomic():
+            self.spec.prepare_write(state)
+            for chunk in self.chunks("write"):
+                plans = self.spec.check(state, chunk, first_pass=False)
+                if not self.report.ok:
+                    raise ImportAborted(
+                        "写入时发现数据已被他人修改，已全部撤销，请重新校验 (the registry changed meanwhile; rolled back)"
+                    )
+                self.spec.write(state, plans)
+            if on_written is not None:
+                on_written(self.report)
+        logger.info(
+            "import %s by %s: %s (checked: %s)",
+            self.spec.key,
+            self.user,
+            self.report.counts,
+            counts_from_check,
+        )
+        return self.report

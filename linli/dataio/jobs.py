@@ -1,0 +1,313 @@
+"""Import jobs from upload to done: store, check safety, dry run, commit — inline or in the background.
+
+State moves only forward and only from the expected state (compare-and-swap on ``status``), so a
+double click or a retried task cannot commit a file twice.
+"""
+
+import csv
+import io
+import logging
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.utils import timezone
+
+from linli.audit import events as audit_events
+from linli.audit import record as audit_record
+
+from . import conf
+from .importing import ImportAborted, Report, Run
+from .models import ImportJob, ImportStatus
+from .persons import SPECS
+from .safety import UnsafeFile, check_file, check_size, file_type_of
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 1  # chunks between progress writes (a chunk is 2,000 rows)
+QUEUED = "queued"
+
+
+class JobRefused(Exception):
+    """The upload was refused before parsing; the job is stored as failed with the reason."""
+
+
+def create_job(*, user, upload, kind: str, area=None) -> ImportJob:
+    """Store an upload as a job and run the checks that need no parsing.
+
+    The cheap checks (extension, declared size) run before anything is written to disk; the
+    content checks (magic bytes, zip structure, encoding) run on the stored file.
+    """
+    job = ImportJob(
+        user=user,
+        kind=kind,
+        original_name=(upload.name or "")[:255],
+        file_size=upload.size or 0,
+        area=area,
+        area_path=area.path if area is not None else "",
+    )
+    try:
+        job.file_type = file_type_of(upload.name)
+        check_size(upload.size or 0)
+    except UnsafeFile as exc:
+        _refuse(job, str(exc))
+        raise JobRefused(str(exc)) from exc
+    job.file.save(upload.name, upload, save=False)
+    try:
+        checked = check_file(_path(job), upload.name)
+    except UnsafeFile as exc:
+        job.discard_file()
+        _refuse(job, str(exc))
+        raise JobRefused(str(exc)) from exc
+    job.encoding = checked.encoding
+    _save(job)
+    return job
+
+
+def _save(job: ImportJob) -> None:
+    """Save what a job step owns; ``task_id`` is written by whoever enqueued it, possibly meanwhile."""
+    if job.pk is None:
+        job.save()
+    else:
+        job.save(update_fields=[f.name for f in job._meta.concrete_fields if f.name not in ("id", "task_id")])
+
+
+def _refuse(job: ImportJob, reason: str) -> None:
+    job.status = ImportStatus.FAILED
+    job.message = reason
+    job.finished_at = timezone.now()
+    _save(job)
+    audit_record(
+        audit_events.IMPORT, user=job.user, obj=job, outcome="denied", area_path=job.area_path or None,
+        detail={"file": job.original_name, "kind": job.kind, "stage": "upload", "reason": reason},
+    )  # fmt: skip
+
+
+def _path(job: ImportJob) -> Path:
+    return Path(job.file.path)
+
+
+def runs_inline(job: ImportJob) -> bool:
+    """Small files are checked in the request; larger ones go to the ``imports`` queue."""
+    return job.file_size <= conf.inline_bytes()
+
+
+# -- progress ---------------------------------------------------------------------------------
+class ProgressWriter:
+    """Writes a job's progress so that the polling page sees it while the job runs.
+
+    During the write pass the import holds a transaction. PostgreSQL lets a second connection
+    update the job row meanwhile, so progress goes through one; SQLite allows a single writer, so
+    there the page shows the check pass progressing and then "writing" until the commit.
+    """
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.side = None
+        self.calls = 0
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        self.calls += 1
+        if self.calls % PROGRESS_EVERY and done != total:
+            return
+        values = {"phase": phase, "rows_done": done, "rows_total": total}
+        if not connection.in_atomic_block:
+            ImportJob.objects.filter(pk=self.job.pk).update(**values)
+        elif connection.vendor == "postgresql":
+            self._side_update(values)
+
+    def _side_update(self, values: dict) -> None:
+        if self.side is None:
+            self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+        table = ImportJob._meta.db_table
+        with self.side.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" SET phase = %s, rows_done = %s, rows_total = %s WHERE id = %s',  # noqa: S608
+                [values["phase"], values["rows_done"], values["rows_total"], self.job.pk],
+            )
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+
+# -- the two job steps --------------------------------------------------------------------------
+def _claim(job_id: int, expected: str, new: str) -> ImportJob | None:
+    claimed = ImportJob.objects.filter(pk=job_id, status=expected).update(status=new, rows_done=0, phase="")
+    if not claimed:
+        return None
+    return ImportJob.objects.select_related("user", "area").get(pk=job_id)
+
+
+def _run(job: ImportJob, progress) -> Run:
+    spec = SPECS[job.kind]
+    return Run(
+        spec, _path(job), file_type=job.file_type, encoding=job.encoding, user=job.user, area=job.area,
+        progress=progress,
+    )  # fmt: skip
+
+
+def validate(job_id: int) -> ImportJob | None:
+    """The dry run: check every row, store the report; nothing is written to the registry."""
+    job = _claim(job_id, ImportStatus.UPLOADED, ImportStatus.VALIDATING)
+    if job is None:
+        return None
+    job.started_at = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(started_at=job.started_at)
+    progress = ProgressWriter(job)
+    run = _run(job, progress)
+    try:
+        report = run.dry_run()
+    except UnsafeFile as exc:
+        return _fail(job, str(exc), run.report)
+    except Exception:
+        logger.exception("import job %s: the check failed", job.pk)
+        return _fail(job, "校验时发生内部错误，请联系管理员 (internal error while checking)", run.report)
+    finally:
+        progress.close()
+    _store_report(job, report)
+    job.validated_at = timezone.now()
+    if report.ok:
+        job.status = ImportStatus.VALIDATED
+        job.message = f"校验通过：共 {report.rows} 行，可以导入 (all {report.rows} rows are valid)"
+    else:
+        job.status = ImportStatus.FAILED
+        job.message = (
+            f"发现 {len(report.errors)} 处错误（涉及 {len(report.error_rows)} 行），未导入任何数据；"
+            f"请修改后重新上传 (errors found; nothing was imported)"
+        )
+        job.finished_at = job.validated_at
+        job.discard_file()
+    _save(job)
+    return job
+
+
+def request_commit(job: ImportJob) -> bool:
+    """The user confirmed: move VALIDATED → IMPORTING (queued) once, whatever the double clicks."""
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.VALIDATED).update(
+            status=ImportStatus.IMPORTING, phase=QUEUED, rows_done=0
+        )
+    )
+
+
+def commit(job_id: int) -> ImportJob | None:
+    """Write a confirmed file, all or nothing, and record the import in the audit trail."""
+    # Claim the queued job: a task delivered twice finds it already taken.
+    if not ImportJob.objects.filter(pk=job_id, status=ImportStatus.IMPORTING, phase=QUEUED).update(
+        phase="check"
+    ):
+        return None
+    job = ImportJob.objects.select_related("user", "area").get(pk=job_id)
+    progress = ProgressWriter(job)
+    run = _run(job, progress)
+
+    def record(report: Report) -> None:
+        audit_record(
+            audit_events.IMPORT, user=job.user, obj=job, area_path=job.area_path or None,
+            detail={"file": job.original_name, "kind": job.kind, "rows": report.rows, "counts": report.counts},
+        )  # fmt: skip
+
+    try:
+        report = run.commit(on_written=record)
+    except (ImportAborted, UnsafeFile) as exc:
+        return _fail(job, str(exc), run.report, committing=True)
+    except Exception as exc:
+        logger.exception("import job %s: the commit failed and was rolled back", job.pk)
+        return _fail(
+            job, f"导入失败，已全部撤销，未写入任何数据 (the import failed and was rolled back): {type(exc).__name__}",
+            run.report, committing=True,
+        )  # fmt: skip
+    finally:
+        progress.close()
+    counts = report.counts
+    job.counts = counts
+    job.created_count = counts.get("persons_created", 0)
+    job.updated_count = counts.get("persons_updated", 0)
+    job.unchanged_count = counts.get("persons_unchanged", 0)
+    job.status = ImportStatus.DONE
+    job.rows_done = job.rows_total = report.rows
+    job.finished_at = timezone.now()
+    job.message = (
+        f"导入完成：新增 {job.created_count} 人，更新 {job.updated_count} 人，未变 {job.unchanged_count} 人，"
+        f"新建 {counts.get('households_created', 0)} 户 (import finished)"
+    )
+    job.discard_file()
+    _save(job)
+    return job
+
+
+def _fail(job: ImportJob, message: str, report: Report, *, committing: bool = False) -> ImportJob:
+    job.status = ImportStatus.FAILED
+    job.message = message
+    job.finished_at = timezone.now()
+    if report.errors:
+        _store_report(job, report)
+    job.discard_file()
+    _save(job)
+    if committing:
+        try:
+            audit_record(
+                audit_events.IMPORT, user=job.user, obj=job, outcome="failed", area_path=job.area_path or None,
+                detail={"file": job.original_name, "kind": job.kind, "rows": report.rows, "reason": message[:300]},
+            )  # fmt: skip
+        except Exception:  # the failure may be the audit trail itself; the job's own record stands
+            logger.exception("import job %s: the failed import could not be audited", job.pk)
+    return job
+
+
+def _store_report(job: ImportJob, report: Report) -> None:
+    job.dry_run = report.summary()
+    job.error_count = len(report.errors)
+    job.rows_total = report.rows
+    job.rows_done = report.rows
+    if job.error_report:
+        job.error_report.delete(save=False)
+    if report.errors:
+        job.error_report.save("errors.csv", ContentFile(error_csv(report)), save=False)
+
+
+ERROR_HEADERS = ["行号 Row", "列 Column", "原因 Reason"]
+
+
+def error_csv(report: Report) -> bytes:
+    """The full error list as CSV (UTF-8 with BOM, so Excel opens it correctly)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ERROR_HEADERS)
+    for error in sorted(report.errors, key=lambda e: (e.row, e.column)):
+        writer.writerow([error.row, error.column, error.message])
+    if report.truncated:
+        writer.writerow(["", "", "错误过多，其余未列出 (too many errors; the rest are not listed)"])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+# -- entry points for views and tasks ---------------------------------------------------------
+def start_validation(job: ImportJob) -> ImportJob:
+    if runs_inline(job):
+        return validate(job.pk) or job
+    from .tasks import validate_import
+
+    result = validate_import.enqueue(job.pk)
+    ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    job.refresh_from_db()
+    return job
+
+
+def start_commit(job: ImportJob) -> ImportJob:
+    """Confirm, then run the commit (small files) or queue it; returns the job as it stands."""
+    if not request_commit(job):
+        return _reload(job)
+    if runs_inline(job):
+        return commit(job.pk) or _reload(job)
+    from .tasks import commit_import
+
+    result = commit_import.enqueue(job.pk)
+    ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])
+    return _reload(job)
+
+
+def _reload(job: ImportJob) -> ImportJob:
+    job.refresh_from_db()
+    return job

@@ -1,0 +1,128 @@
+"""Import jobs: one uploaded file, its checks, its dry-run report and its commit."""
+
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.utils import timezone
+
+from linli.core.fields import PathField
+
+
+def import_storage() -> FileSystemStorage:
+    """Uploads and error reports live under MEDIA_ROOT/imports, which is never served directly."""
+    # Owner-only permissions: these files hold residents' personal data.
+    return FileSystemStorage(
+        location=Path(settings.MEDIA_ROOT) / "imports",
+        file_permissions_mode=0o600,
+        directory_permissions_mode=0o700,
+    )
+
+
+def upload_name(instance, filename: str) -> str:
+    # The stored name is random: the original name is kept only as data, never as a path.
+    suffix = Path(filename).suffix.lower()[:8]
+    return f"uploads/{timezone.now():%Y%m}/{uuid.uuid4().hex}{suffix}"
+
+
+def report_name(instance, filename: str) -> str:
+    return f"reports/{timezone.now():%Y%m}/{uuid.uuid4().hex}.csv"
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "已上传"
+    VALIDATING = "validating", "校验中"
+    VALIDATED = "validated", "校验通过"
+    FAILED = "failed", "未通过"
+    IMPORTING = "importing", "导入中"
+    DONE = "done", "已导入"
+
+
+class ImportJob(models.Model):
+    """An upload and what became of it.
+
+    The stored file is deleted as soon as the job can no longer be committed (failed or done); the
+    dry-run summary and the error report (row, column, reason — no cell values) remain.
+    """
+
+    RUNNING = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs", verbose_name="导入人"
+    )
+    kind = models.CharField("导入类型", max_length=32)
+    original_name = models.CharField("原文件名", max_length=255)
+    file = models.FileField("文件", storage=import_storage, upload_to=upload_name, max_length=255, blank=True)
+    file_size = models.PositiveBigIntegerField("文件大小", default=0)
+    file_type = models.CharField("文件类型", max_length=8, blank=True)
+    encoding = models.CharField("编码", max_length=16, blank=True)
+    area = models.ForeignKey(
+        "areas.Area",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="导入范围",
+    )
+    area_path = PathField(blank=True, db_index=True)
+    status = models.CharField(
+        "状态", max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED, db_index=True
+    )
+    message = models.TextField("说明", blank=True)
+    dry_run = models.JSONField("校验结果", default=dict, blank=True)
+    error_count = models.PositiveIntegerField("错误数", default=0)
+    error_report = models.FileField(
+        "错误报告", storage=import_storage, upload_to=report_name, max_length=255, blank=True
+    )
+    phase = models.CharField("阶段", max_length=16, blank=True)
+    rows_total = models.PositiveIntegerField("总行数", null=True, blank=True)
+    rows_done = models.PositiveIntegerField("已处理行数", default=0)
+    created_count = models.PositiveIntegerField("新增", default=0)
+    updated_count = models.PositiveIntegerField("更新", default=0)
+    unchanged_count = models.PositiveIntegerField("未变", default=0)
+    counts = models.JSONField("导入计数", default=dict, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField("上传时间", default=timezone.now, db_index=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    validated_at = models.DateTimeField("校验完成时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "导入任务 import job"
+        verbose_name_plural = "导入任务 import jobs"
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def running(self) -> bool:
+        return self.status in self.RUNNING
+
+    @property
+    def can_commit(self) -> bool:
+        return self.status == ImportStatus.VALIDATED and bool(self.file)
+
+    @property
+    def percent(self) -> int:
+        if self.status in (ImportStatus.VALIDATED, ImportStatus.DONE, ImportStatus.FAILED):
+            return 100
+        if not self.rows_total:
+            return 0
+        share = min(self.rows_done / self.rows_total, 1.0)
+        # A commit checks the file again before writing it: the check is the first half.
+        if self.status == ImportStatus.IMPORTING:
+            share = share / 2 + (0.5 if self.phase == "write" else 0)
+        return int(share * 100)
+
+    @property
+    def shown_errors(self) -> list:
+        return self.dry_run.get("errors", [])
+
+    def discard_file(self) -> None:
+        """Delete the stored upload; the job keeps its name, size and results."""
+        if self.file:
+            self.file.delete(save=False)
+            self.file = ""

@@ -1,0 +1,547 @@
+"""Import spec: the household ledger (户籍台账) — one row per person, grouped into households by 户号.
+
+Rules, beyond each cell's own validity:
+
+- A person is identified by the 18-character citizen ID (GB 11643): an existing live record with
+  that ID is updated (upsert), otherwise a new one is created. Blank cells keep what the registry
+  has; birth date and sex come from the ID when left blank and must agree with it when given.
+- An ID may appear once per file. A name that differs from the registered one is refused (it is
+  far more often a mistyped ID than a change of name).
+- Every household in the file has exactly one head (relation 02 户主), unless it is already in the
+  registry with a head; the import never changes a head or moves a person between households —
+  those are life events (变更户主、迁移) done in the registry, with their dates.
+- Grid (所属网格) and house (现住房屋) must lie in the importer's scope; member rows may leave the
+  grid blank and take their household's.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from linli.core import history, permissions
+from linli.core.validators import IdNumberInfo, parse_id_number
+from linli.registry.choices import HEAD_RELATION, HouseholdStatus, PersonStatus
+from linli.registry.models import Household, Membership, Person, blind
+
+from .columns import (
+    CellError,
+    Column,
+    check_length,
+    load_code_table,
+    parse_code,
+    parse_date,
+    parse_phone_cell,
+)
+from .importing import Run
+from .lookups import GridResolver, HouseResolver, Place
+from .reading import cell_text
+
+BATCH = 1000
+QUERY_BATCH = 2000
+
+COLUMNS = [
+    Column("household_number", "户号", ("household", "household_no", "household number", "户编号"), required=True,
+           max_length=32, example="示例4201050010001", width=18, as_text=True,
+           help="同一户的成员填写相同户号；示例行（以“示例”开头）导入时自动跳过"),
+    Column("relation", "与户主关系", ("relation", "relationship", "与户主的关系", "关系"), required=True, kind="code",
+           table="relation", example="户主", help="GB/T 4761 代码或名称，户主填“户主”或“02”"),
+    Column("name", "姓名", ("name", "full name"), required=True, max_length=50, example="张三"),
+    Column("id_number", "身份证号", ("id_number", "id", "id number", "公民身份号码", "身份证号码", "证件号码"),
+           required=True, kind="id", example="420105198005170016", width=22, as_text=True,
+           help="18 位公民身份号码；请把本列设为文本格式，避免 Excel 转成科学计数法"),
+    Column("sex", "性别", ("sex", "gender"), kind="code", table="sex", example="男", help="可留空，按身份证号自动填写"),
+    Column("ethnicity", "民族", ("ethnicity", "ethnic group", "nation"), kind="code", table="ethnicity", example="汉族"),
+    Column("birth_date", "出生日期", ("birth_date", "birthday", "date of birth", "出生年月日"), kind="date",
+           example="1980-05-17", help="可留空，按身份证号自动填写"),
+    Column("phone", "联系电话", ("phone", "mobile", "telephone", "电话", "手机", "手机号", "手机号码"), kind="phone",
+           example="13812345678", width=15, as_text=True),
+    Column("political_status", "政治面貌", ("political_status", "political status"), kind="code",
+           table="political_status", example="群众"),
+    Column("education", "学历", ("education", "文化程度"), kind="code", table="education", example="大学本科毕业"),
+    Column("marital_status", "婚姻状况", ("marital_status", "marital status", "婚姻"), kind="code",
+           table="marital_status", example="已婚"),
+    Column("population_type", "人口类型", ("population_type", "population type"), kind="code",
+           table="population_type", example="户籍人口"),
+    Column("residence_status", "人户状态", ("residence_status", "residence status"), kind="code",
+           table="residence_status", example="人户一致"),
+    Column("registered_address", "户籍地址", ("registered_address", "registered address", "户籍地详址", "户籍地"),
+           max_length=300, example="湖北省武汉市汉阳区测试路11号", width=30),
+    Column("house", "现住房屋", ("house", "current_house", "现住址", "现住地址", "现居住地址", "住址"), kind="house",
+           max_length=300, example="1-1-101", width=22, help="楼栋-单元-室（如 3-2-501）或房屋完整地址"),
+    Column("grid", "所属网格", ("grid", "网格"), kind="area", example="1号网格", width=16,
+           help="网格编码或名称；同名网格请写“社区名 网格名”。户主行必填，成员可留空"),
+    Column("household_type", "户别", ("household_type", "household type"), kind="code", table="household_type",
+           example="家庭户"),
+    Column("note", "备注", ("note", "remark", "remarks", "说明"), max_length=2000, width=20),
+]  # fmt: skip
+
+BY_KEY = {c.key: c for c in COLUMNS}
+PERSON_CODE_FIELDS = ("sex", "ethnicity", "political_status", "education", "marital_status", "population_type",
+                      "residence_status")  # fmt: skip
+PERSON_TEXT_FIELDS = ("name", "registered_address", "note")
+# Columns Person.derive() recomputes from a field: written only when that field changed.
+DERIVED_FROM = {
+    "name": ("pinyin", "pinyin_initials", "pinyin_keys"),
+    "id_number": ("id_number_masked", "id_number_bidx", "id_tail4_bidx", "id_tail5_bidx", "id_tail6_bidx"),
+    "phone": ("phone_masked", "phone_bidx", "phone_tail4_bidx"),
+    "area_id": ("area_path",),
+}
+# Django's bulk_update writes one CASE WHEN per column with a branch per row, so its cost grows with
+# the square of the batch: updates go in small batches, grouped by the set of columns they change.
+UPDATE_BATCH = 100
+
+
+@dataclass(slots=True)
+class Plan:
+    """One valid row, resolved against the registry and ready to write."""
+
+    row: int
+    number: str
+    relation: str | None  # None: the cell was bad, so the household's shape is uncertain
+    values: dict  # Person field -> clean value, only for cells that were filled in
+    bidx: str
+    grid: Place | None = None
+    house_id: int | None = None
+    household_type: str = ""
+    person: Person | None = None
+    membership: tuple | None = None  # (id, household_id, household number, relation)
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class HouseholdPlan:
+    first_row: int
+    rows: list[int] = field(default_factory=list)
+    heads: list[tuple[int, str]] = field(default_factory=list)  # (row, ID fingerprint)
+    grid: Place | None = None
+    house_id: int | None = None
+    registered_address: str = ""
+    household_type: str = ""
+    uncertain: bool = False  # a row's relation could not be read: head checks would only add noise
+
+
+@dataclass
+class State:
+    run: Run
+    codes: dict
+    grids: GridResolver
+    houses: HouseResolver
+    seen_ids: dict[str, int] = field(default_factory=dict)
+    households: dict[str, HouseholdPlan] = field(default_factory=dict)
+    # number -> (id, area id, area path, status, the head's ID fingerprint or None)
+    existing_households: dict[str, tuple] = field(default_factory=dict)
+    household_ids: dict[str, int] = field(default_factory=dict)
+    household_grid: dict[str, Place] = field(default_factory=dict)
+    today: dt.date = field(default_factory=dt.date.today)
+
+
+class PersonHouseholdSpec:
+    key = "persons"
+    title = "人员及户（户籍台账）"
+    title_en = "Persons with households"
+    file_stem = "人员及户导入模板"
+    perm = "registry.import_person"
+    columns = COLUMNS
+
+    def start(self, run: Run) -> State:
+        tables = {c.table for c in COLUMNS if c.kind == "code"}
+        return State(
+            run=run,
+            codes={t: load_code_table(t) for t in tables},
+            grids=GridResolver(run.scope_paths),
+            houses=HouseResolver(run.scope_paths),
+        )
+
+    # -- checking -----------------------------------------------------------------------------
+    def check(self, state: State, chunk: list[tuple[int, dict]], *, first_pass: bool) -> list[Plan]:
+        run = state.run
+        parsed: list[tuple[Plan, str]] = []
+        for number, raw in chunk:
+            plan, house_text = self._parse_row(state, number, raw)
+            if plan is not None:
+                parsed.append((plan, house_text))
+        self._resolve_houses(state, parsed)
+        plans = [p for p, _ in parsed]
+        self._match_registry(state, plans)
+        valid = []
+        for plan in plans:
+            if first_pass:
+                self._track(state, plan)
+            if plan.row in run.report.error_rows:
+                continue
+            if self._check_existing(state, plan):
+                valid.append(plan)
+        if first_pass:
+            for plan in valid:
+                self._count(run, plan)
+        return valid
+
+    def _parse_row(self, state: State, number: int, raw: dict) -> tuple[Plan | None, str]:
+        """Clean every cell of a row. A row with errors still yields a plan (marked bad) when it
+        names a household, so that the checks across the file see it: a head row with a bad phone
+        number must not also make its household look headless."""
+        run = state.run
+        text = {key: cell_text(value) for key, value in raw.items()}
+        values: dict = {}
+        failed: set[str] = set()
+
+        def fail(key: str, message: str) -> None:
+            failed.add(key)
+            run.error(number, BY_KEY[key], message)
+
+        for column in COLUMNS:
+            if column.required and not text.get(column.key):
+                fail(column.key, f"{column.header}不能为空 ({column.key} is required)")
+        info: IdNumberInfo | None = None
+        if text.get("id_number"):
+            try:
+                info = parse_id_number(text["id_number"])
+            except ValidationError as exc:
+                fail("id_number", exc.messages[0])
+        codes: dict[str, str] = {}
+        for column in COLUMNS:
+            value = text.get(column.key, "")
+            if not value:
+                continue
+            try:
+                if column.kind == "code":
+                    codes[column.key] = parse_code(column, state.codes[column.table], value)
+                elif column.kind == "date":
+                    values[column.key] = parse_date(raw[column.key], column)
+                elif column.kind == "phone":
+                    values["phone"] = parse_phone_cell(value)
+                elif column.key in PERSON_TEXT_FIELDS:
+                    values[column.key] = check_length(column, value)
+                elif column.key in ("household_number", "house"):
+                    check_length(column, value)
+            except CellError as exc:
+                fail(column.key, str(exc))
+        relation = codes.pop("relation", None)
+        household_type = codes.pop("household_type", "")
+        values.update(codes)
+        if info is not None:
+            values["id_number"] = info.number
+            given_sex = values.get("sex")
+            if given_sex and given_sex != info.sex:
+                fail("sex", "性别与身份证号第 17 位不一致 (sex disagrees with the ID number)")
+            values["sex"] = info.sex
+            birth = values.get("birth_date")
+            if birth and birth != info.birth_date:
+                fail(
+                    "birth_date",
+                    f"出生日期 {birth:%Y-%m-%d} 与身份证号中的 {info.birth_date:%Y-%m-%d} 不一致 "
+                    "(birth date disagrees with the ID number)",
+                )
+            values["birth_date"] = info.birth_date
+        grid = None
+        if text.get("grid"):
+            try:
+                grid = state.grids.resolve(text["grid"])
+            except CellError as exc:
+                fail("grid", str(exc))
+        if not text.get("household_number") or "household_number" in failed:
+            return None, ""
+        plan = Plan(
+            row=number,
+            number=text["household_number"],
+            relation=relation,
+            values=values,
+            bidx=blind("id", info.number) if info is not None else "",
+            grid=grid,
+            household_type=household_type,
+        )
+        return plan, text.get("house", "")
+
+    def _resolve_houses(self, state: State, parsed: list[tuple[Plan, str]]) -> None:
+        texts = {house for _, house in parsed if house}
+        if not texts:
+            return
+        candidates = state.houses.lookup(texts)
+        for plan, house in parsed:
+            if not house:
+                continue
+            try:
+                hit = HouseResolver.choose(
+                    house, candidates.get(house, []), plan.grid.id if plan.grid else None
+                )
+            except CellError as exc:
+                state.run.error(plan.row, BY_KEY["house"], str(exc))
+                continue
+            if hit is None:
+                plan.values["current_address"] = house
+            else:
+                plan.house_id = hit.id
+                plan.values["house_id"] = hit.id
+                plan.values["current_address"] = hit.address
+                if plan.grid is None:
+                    plan.grid = state.grids.by_id.get(hit.area_id)
+
+    def _match_registry(self, state: State, plans: list[Plan]) -> None:
+        """Attach the existing live person (by ID fingerprint) and their current membership."""
+        if not plans:
+            return
+        by_bidx = {p.bidx: p for p in plans if p.bidx}
+        people = Person.objects.filter(id_number_bidx__in=list(by_bidx)).exclude(status=PersonStatus.MERGED)
+        for person in people:
+            by_bidx[person.id_number_bidx].person = person
+        person_ids = [p.person.pk for p in plans if p.person is not None]
+        if person_ids:
+            current = Membership.objects.filter(person_id__in=person_ids, end_date__isnull=True).values_list(
+                "person_id", "id", "household_id", "household__number", "relation"
+            )
+            by_person = {row[0]: row[1:] for row in current}
+            for plan in plans:
+                if plan.person is not None:
+                    plan.membership = by_person.get(plan.person.pk)
+
+    def _track(self, state: State, plan: Plan) -> None:
+        """Cross-file facts: duplicate IDs and the shape of each household."""
+        if plan.bidx:
+            first = state.seen_ids.get(plan.bidx)
+            if first is not None:
+                state.run.error(
+                    plan.row,
+                    BY_KEY["id_number"],
+                    f"与第 {first} 行的身份证号重复 (duplicate ID number in this file)",
+                )
+            else:
+                state.seen_ids[plan.bidx] = plan.row
+        household = state.households.get(plan.number)
+        if household is None:
+            household = state.households[plan.number] = HouseholdPlan(first_row=plan.row)
+        household.rows.append(plan.row)
+        if plan.relation is None:
+            household.uncertain = True
+        elif plan.relation == HEAD_RELATION:
+            household.heads.append((plan.row, plan.bidx))
+            household.grid = plan.grid
+            household.house_id = plan.house_id
+            household.registered_address = plan.values.get("registered_address", "")
+            household.household_type = plan.household_type
+
+    def _check_existing(self, state: State, plan: Plan) -> bool:
+        """Rules that involve the person's current registry record; records what would change."""
+        run = state.run
+        person = plan.person
+        if plan.grid is not None and not permissions.covers(run.scope_paths, plan.grid.path):
+            run.error(plan.row, BY_KEY["grid"], "网格不在您的管辖范围内 (the grid is outside your scope)")
+            return False
+        if person is None:
+            return True
+        if not permissions.covers(run.scope_paths, person.area_path):
+            run.error(
+                plan.row, BY_KEY["id_number"],
+                "该身份证号已在其他辖区登记，请联系所在社区核实 (registered in an area outside your scope)",
+            )  # fmt: skip
+            return False
+        if person.status != PersonStatus.ACTIVE:
+            run.error(
+                plan.row, BY_KEY["id_number"],
+                f"该人员在系统中的状态为“{person.get_status_display()}”，请在系统中办理迁入等变动 "
+                "(the person is not active in the registry; record a life event instead)",
+            )  # fmt: skip
+            return False
+        if plan.values.get("name") and plan.values["name"] != person.name:
+            run.error(
+                plan.row, BY_KEY["name"],
+                f"该身份证号在系统中登记的姓名为“{person.name}”，与本行不一致，请核对身份证号 "
+                "(the name differs from the registered person with this ID)",
+            )  # fmt: skip
+            return False
+        if plan.membership is not None:
+            _, _, number, relation = plan.membership
+            if number != plan.number:
+                run.error(
+                    plan.row, BY_KEY["household_number"],
+                    f"该人员目前是户号 {number} 的成员，迁移请在系统中办理 (already a member of another household)",
+                )  # fmt: skip
+                return False
+            if relation == HEAD_RELATION and plan.relation != HEAD_RELATION:
+                run.error(
+                    plan.row, BY_KEY["relation"],
+                    "该人员是本户户主，变更户主请在系统中办理 (the person is the head; change heads in the registry)",
+                )  # fmt: skip
+                return False
+        plan.changed = [
+            name for name, value in self._person_values(plan).items() if getattr(person, name) != value
+        ]
+        return True
+
+    @staticmethod
+    def _person_values(plan: Plan) -> dict:
+        values = dict(plan.values)
+        if plan.grid is not None:
+            values["area_id"] = plan.grid.id
+        return values
+
+    def _count(self, run: Run, plan: Plan) -> None:
+        if plan.person is None:
+            run.report.count("persons_created")
+        elif plan.changed:
+            run.report.count("persons_updated")
+        else:
+            run.report.count("persons_unchanged")
+        if plan.membership is None:
+            run.report.count("memberships_created")
+        elif plan.membership[3] != plan.relation:
+            run.report.count("memberships_updated")
+
+    def finish(self, state: State) -> None:
+        """Checks across the file: one head per household, households in scope and consistent."""
+        run = state.run
+        numbers = list(state.households)
+        for start in range(0, len(numbers), QUERY_BATCH):
+            batch = numbers[start : start + QUERY_BATCH]
+            rows = Household.objects.filter(number__in=batch).values_list("id", "number", "area_id", "area_path",
+                                                                          "status")  # fmt: skip
+            found = {number: (pk, area_id, path, status) for pk, number, area_id, path, status in rows}
+            heads = dict(
+                Membership.objects.filter(
+                    household_id__in=[v[0] for v in found.values()],
+                    relation=HEAD_RELATION,
+                    end_date__isnull=True,
+                ).values_list("household_id", "person__id_number_bidx")
+            )
+            for number, (pk, area_id, path, status) in found.items():
+                state.existing_households[number] = (pk, area_id, path, status, heads.get(pk))
+        column = BY_KEY["household_number"]
+        for number, household in state.households.items():
+            rows = "、".join(str(r) for r in household.rows[:10]) + (
+                " 等" if len(household.rows) > 10 else ""
+            )
+            existing = state.existing_households.get(number)
+            if existing is not None:
+                pk, area_id, path, status, head_bidx = existing
+                if not permissions.covers(run.scope_paths, path):
+                    run.error(household.first_row, column,
+                              f"户号 {number} 已在其他辖区登记 (the household exists outside your scope)")  # fmt: skip
+                    continue
+                if status != HouseholdStatus.ACTIVE:
+                    run.error(
+                        household.first_row, column, f"户号 {number} 已注销 (the household is dissolved)"
+                    )
+                    continue
+                state.household_grid[number] = household.grid or Place(area_id, path, "")
+            else:
+                state.household_grid[number] = household.grid
+                head_bidx = None
+            if household.uncertain and len(household.heads) <= 1:
+                continue
+            if len(household.heads) > 1:
+                head_rows = "、".join(str(r) for r, _ in household.heads)
+                for row, _ in household.heads:
+                    run.error(row, BY_KEY["relation"],
+                              f"户号 {number} 有 {len(household.heads)} 名户主（第 {head_rows} 行），一户只能有一名户主 "
+                              "(a household has exactly one head)")  # fmt: skip
+            elif not household.heads and head_bidx is None:
+                run.error(household.first_row, BY_KEY["relation"],
+                          f"户号 {number} 没有户主（第 {rows} 行），请为该户填写一名“户主” (the household has no head)")  # fmt: skip
+            elif household.heads and head_bidx is not None and household.heads[0][1] != head_bidx:
+                run.error(household.heads[0][0], BY_KEY["relation"],
+                          f"户号 {number} 在系统中已有户主，与本行不一致；变更户主请在系统中办理 "
+                          "(the household already has another head)")  # fmt: skip
+            elif (
+                household.grid is None
+                and existing is None
+                and household.heads[0][0] not in run.report.error_rows
+            ):
+                run.error(household.heads[0][0], BY_KEY["grid"],
+                          "新建户的户主行须填写所属网格或可识别的现住房屋 (a new household needs its grid)")  # fmt: skip
+        if run.report.ok:
+            created = sum(1 for n in state.households if n not in state.existing_households)
+            run.report.count("households_created", created)
+
+    # -- writing ------------------------------------------------------------------------------
+    def prepare_write(self, state: State) -> None:
+        """Create the new households first, so that every chunk can attach its memberships."""
+        for number, existing in state.existing_households.items():
+            state.household_ids[number] = existing[0]
+        new = []
+        for number, household in state.households.items():
+            if number in state.existing_households:
+                continue
+            grid = household.grid
+            new.append(
+                Household(
+                    number=number,
+                    area_id=grid.id,
+                    area_path=grid.path,
+                    house_id=household.house_id,
+                    registered_address=household.registered_address,
+                    household_type=household.household_type or "1",
+                )
+            )
+        for start in range(0, len(new), BATCH):
+            for household in history.bulk_create(Household, new[start : start + BATCH], batch_size=BATCH):
+                state.household_ids[household.number] = household.pk
+        state.run.report.count("households_created", len(new))
+
+    def write(self, state: State, plans: list[Plan]) -> None:
+        run = state.run
+        now = timezone.now()
+        created: list[tuple[Plan, Person]] = []
+        updated: dict[tuple[str, ...], list[Person]] = {}
+        for plan in plans:
+            values = self._person_values(plan)
+            grid = plan.grid or state.household_grid.get(plan.number)
+            if plan.person is None:
+                person = Person(**values)
+                person.area_id, person.area_path = grid.id, grid.path
+                person.derive()
+                created.append((plan, person))
+                continue
+            person = plan.person
+            if not plan.changed:
+                run.report.count("persons_unchanged")
+                continue
+            for name in plan.changed:
+                setattr(person, name, values[name])
+            if "area_id" in plan.changed:
+                person.area_path = grid.path
+            person.derive()
+            person.version += 1
+            person.updated_at = now
+            columns = {"area" if f == "area_id" else "house" if f == "house_id" else f for f in plan.changed}
+            for name in plan.changed:
+                columns.update(DERIVED_FROM.get(name, ()))
+            updated.setdefault(tuple(sorted(columns | {"version", "updated_at"})), []).append(person)
+        if created:
+            history.bulk_create(Person, [p for _, p in created], batch_size=BATCH)
+            run.report.count("persons_created", len(created))
+        for fields, people in updated.items():
+            history.bulk_update(people, list(fields), batch_size=UPDATE_BATCH)
+            run.report.count("persons_updated", len(people))
+
+        new_memberships = []
+        relation_changes = []
+        people = {plan.row: person for plan, person in created}
+        for plan in plans:
+            person = plan.person or people[plan.row]
+            if plan.membership is None:
+                new_memberships.append(
+                    Membership(
+                        # A stub, not an id: the history row prints "person ∈ household" and must
+                        # not fetch the household per row; keeping full instances would cost memory.
+                        household=Household(pk=state.household_ids[plan.number], number=plan.number),
+                        person=person,
+                        relation=plan.relation,
+                        start_date=state.today,
+                    )
+                )
+            elif plan.membership[3] != plan.relation:
+                relation_changes.append(plan.membership[0])
+        if new_memberships:
+            history.bulk_create(Membership, new_memberships, batch_size=BATCH)
+            run.report.count("memberships_created", len(new_memberships))
+        if relation_changes:
+            wanted = {plan.membership[0]: plan.relation for plan in plans if plan.membership}
+            rows = list(Membership.objects.filter(pk__in=relation_changes))
+            for membership in rows:
+                membership.relation = wanted[membership.pk]
+            history.bulk_update(rows, ["relation"], batch_size=UPDATE_BATCH)
+            run.report.count("memberships_updated", len(rows))
+
+
+SPECS = {PersonHouseholdSpec.key: PersonHouseholdSpec()}

@@ -1,0 +1,260 @@
+"""Commit semantics: upsert by ID with history, households and houses, and all-or-nothing."""
+
+import datetime as dt
+
+import pytest
+
+from linli.audit.models import AuditEvent
+from linli.core.context import Channel
+from linli.core.history import history_of
+from linli.core.models import ChangeAction, ObjectChange
+from linli.core.testing import make_person
+from linli.core.validators import parse_id_number
+from linli.dataio import jobs
+from linli.dataio.persons import PersonHouseholdSpec
+from linli.registry import services
+from linli.registry.models import Household, Membership, Person
+
+from .builders import csv_bytes, errors_of, family, new_id, row, run_import, upload, xlsx_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_upsert_updates_an_existing_person_and_records_history(staff, area_tree):
+    grid = area_tree["grids"][0]
+    existing = make_person(grid, name="李老师", phone="13911112222")
+    household = services.create_household(number="4201050010001", head=existing)
+    rows = [
+        row("4201050010001", "户主", "李老师", existing.id_number, phone="13933334444", education="本科"),
+        row("4201050010001", "配偶", "王阿姨", new_id(dt.date(1982, 3, 3), "2")),
+    ]
+    job = run_import(staff, "update.csv", csv_bytes(rows))
+    assert job.status == "done", errors_of(job)
+    assert (job.created_count, job.updated_count, job.unchanged_count) == (1, 1, 0)
+    assert job.counts["households_created"] == 0 and job.counts["memberships_created"] == 1
+    existing.refresh_from_db()
+    assert existing.phone == "13933334444" and existing.education == "21" and existing.version == 2
+    assert existing.phone_masked == "139****4444"
+    assert Person.objects.with_phone("13933334444").get() == existing
+    change = history_of(existing).filter(action=ChangeAction.UPDATE).get()
+    assert change.channel == Channel.IMPORT and change.user == staff
+    assert set(change.postchange) == {"phone", "education"}
+    assert change.postchange["phone"].startswith("enc:")  # history never holds plaintext numbers
+    spouse = Person.objects.get(name="王阿姨")
+    assert spouse.area == grid and spouse.current_membership.household == household
+    assert history_of(spouse).get().channel == Channel.IMPORT
+
+    again = run_import(staff, "again.csv", csv_bytes(rows))
+    assert (again.created_count, again.updated_count, again.unchanged_count) == (0, 0, 2)
+
+
+def test_commit_is_recorded_in_the_audit_trail(staff):
+    job = run_import(staff, "台账.csv", csv_bytes(family("4201050010001")))
+    event = AuditEvent.objects.get(event="data.import", outcome="ok")
+    assert event.user == staff and event.detail["file"] == "台账.csv"
+    assert event.detail["counts"]["persons_created"] == 3 and event.object_id == str(job.pk)
+
+
+def test_houses_and_grids_are_resolved(staff, area_tree):
+    grid2 = area_tree["grids"][1]
+    rows = family("4201050010001", grid="", house="2-1-201") + family(
+        "4201050010002", grid="第1-1社区 1号网格"
+    )
+    rows[1]["house"] = "测试路11号 2栋 1单元 202室"
+    job = run_import(staff, "houses.csv", csv_bytes(rows))
+    assert job.status == "done", errors_of(job)
+    household = Household.objects.get(number="4201050010001")
+    assert household.area == grid2 and household.house.room_key == "2-1-201"
+    head = household.head
+    assert head.house == household.house and head.area == grid2
+    member = Person.objects.get(name=rows[1]["name"])
+    assert member.house.room_key == "2-1-202" and member.area == grid2
+    assert Household.objects.get(number="4201050010002").area == area_tree["grids"][0]
+
+
+def test_the_chosen_area_narrows_the_scope(staff, area_tree):
+    grid1 = area_tree["grids"][0]
+    job = run_import(staff, "a.csv", csv_bytes(family("4201050010001", grid="2号网格")), area=grid1)
+    assert job.status == "failed"
+    assert errors_of(job)[0][1] == "所属网格"
+
+
+def test_existing_household_gets_new_members_without_a_head_row(staff, area_tree):
+    head = make_person(area_tree["grids"][0], name="老户主")
+    household = services.create_household(number="4201050010001", head=head)
+    rows = [row("4201050010001", "子", "新成员", new_id(dt.date(2010, 1, 1)))]
+    job = run_import(staff, "a.csv", csv_bytes(rows))
+    assert job.status == "done", errors_of(job)
+    assert household.current_members().count() == 2
+    assert Person.objects.get(name="新成员").area == household.area
+
+
+def test_import_never_changes_a_head_or_moves_a_person(staff, area_tree):
+    head = make_person(area_tree["grids"][0], name="老户主")
+    services.create_household(number="4201050010001", head=head)
+    other_head = make_person(area_tree["grids"][0], name="别户户主")
+    services.create_household(number="4201050010002", head=other_head)
+    rows = [
+        row("4201050010001", "户主", "新户主", new_id()),
+        row("4201050010001", "配偶", "老户主", head.id_number),
+        row("4201050010003", "户主", "别户户主", other_head.id_number, grid="1号网格"),
+    ]
+    job = run_import(staff, "a.csv", csv_bytes(rows))
+    reasons = {(e[0], e[1]): e[2] for e in errors_of(job)}
+    assert "已有户主" in reasons[(2, "与户主关系")]
+    assert "变更户主" in reasons[(3, "与户主关系")]
+    assert "迁移" in reasons[(4, "户号")]
+
+
+def test_relation_update_for_a_current_member(staff, area_tree):
+    head = make_person(area_tree["grids"][0], name="户主甲")
+    household = services.create_household(number="4201050010001", head=head)
+    child = make_person(area_tree["grids"][0], name="孩子", birth=dt.date(2005, 1, 1))
+    Membership.objects.create(household=household, person=child, relation="20")
+    rows = [row("4201050010001", "长子", "孩子", child.id_number)]
+    job = run_import(staff, "a.csv", csv_bytes(rows))
+    assert job.status == "done" and job.counts["memberships_updated"] == 1
+    assert child.current_membership.relation == "22"
+
+
+def test_names_and_codes_in_many_spellings(staff):
+    rows = family("4201050010001")
+    rows[0].update(ethnicity="01", political_status="党员", education="大专", marital_status="已婚", population_type="1",
+                   residence_status="人户一致", sex="男", birth_date="")  # fmt: skip
+    rows[1].update(
+        ethnicity="回", political_status="13", education="61", marital_status="20", population_type="流动人口"
+    )
+    rows[2].update(ethnicity="Han", relation="20")
+    job = run_import(staff, "a.csv", csv_bytes(rows))
+    assert job.status == "done", errors_of(job)
+    head = Person.objects.get(name=rows[0]["name"])
+    assert (head.political_status, head.education, head.marital_status) == ("01", "31", "20")
+    spouse = Person.objects.get(name=rows[1]["name"])
+    assert (spouse.ethnicity, spouse.population_type) == ("03", "2")
+
+
+def test_xlsx_with_a_title_row_and_real_dates(staff):
+    rows = family("4201050010001")
+    rows[0]["birth_date"] = parse_id_number(rows[0]["id_number"]).birth_date
+    job = run_import(staff, "a.xlsx", xlsx_bytes(rows, title="某某社区人口台账（2026年）"))
+    assert job.status == "done", (job.message, errors_of(job))
+
+
+def test_example_row_of_the_template_is_skipped(staff):
+    rows = [row("示例0001", "户主", "张三", "420105198005170016")] + family("4201050010001")
+    job = run_import(staff, "a.csv", csv_bytes(rows))
+    assert job.status == "done" and job.rows_total == 3
+
+
+def test_a_failure_in_the_middle_of_a_large_import_leaves_nothing(staff, snapshot, monkeypatch):
+    rows = []
+    for n in range(1250):
+        rows += family(f"42010500{n:05d}", grid="1号网格" if n % 2 else "2号网格", size=4)
+    assert len(rows) == 5000
+    before = snapshot()
+    original = PersonHouseholdSpec.write
+    written = []
+
+    def write(self, state, plans):
+        original(self, state, plans)
+        written.extend(p.row for p in plans)
+        if max(p.row for p in plans) >= 4000:
+            raise RuntimeError("disk full (injected)")
+
+    monkeypatch.setattr(PersonHouseholdSpec, "write", write)
+    job = run_import(staff, "big.csv", csv_bytes(rows))
+    assert 4000 <= len(written) < 5000  # the failure came after thousands of rows were written …
+    assert job.status == "failed" and "撤销" in job.message
+    assert snapshot() == before  # … and none of them is left
+    assert AuditEvent.objects.get(event="data.import").outcome == "failed"
+
+
+def test_registry_change_between_check_and_write_aborts(staff, snapshot, monkeypatch, area_tree):
+    rows = family("4201050010001")
+    job = jobs.create_job(user=staff, upload=upload("a.csv", csv_bytes(rows)), kind="persons")
+    job = jobs.validate(job.pk)
+    assert job.status == "validated"
+    info = parse_id_number(rows[1]["id_number"])
+    # Meanwhile someone registers that person elsewhere.
+    make_person(
+        area_tree["grids"][6], name="抢先", id_number=info.number, birth=info.birth_date, sex=info.sex
+    )
+    before = snapshot()
+    assert jobs.request_commit(job)
+    job = jobs.commit(job.pk)
+    assert job.status == "failed"
+    assert snapshot() == before
+
+
+def test_commit_runs_once(staff):
+    job = run_import(staff, "a.csv", csv_bytes(family("4201050010001")), commit=False)
+    assert job.status == "validated" and job.file
+    assert jobs.request_commit(job)
+    assert not jobs.request_commit(job)  # a double click
+    assert jobs.commit(job.pk).status == "done"
+    assert jobs.commit(job.pk) is None  # a task delivered twice
+    job.refresh_from_db()
+    assert not job.file and Person.objects.count() == 3
+
+
+def test_large_files_run_as_background_tasks(staff, settings):
+    settings.LINLI_IMPORT_INLINE_KB = 0
+    job = jobs.create_job(
+        user=staff, upload=upload("a.csv", csv_bytes(family("4201050010001"))), kind="persons"
+    )
+    job = jobs.start_validation(job)  # ImmediateBackend in tests: the task has run
+    assert job.status == "validated" and job.task_id
+    job = jobs.start_commit(job)
+    assert job.status == "done" and Person.objects.count() == 3
+
+
+def test_history_rows_carry_the_import_channel(staff):
+    run_import(staff, "a.csv", csv_bytes(family("4201050010001")))
+    channels = set(ObjectChange.objects.filter(user=staff).values_list("channel", flat=True))
+    assert channels == {Channel.IMPORT}
+
+
+def test_cleanup_expires_unconfirmed_and_stuck_jobs(staff):
+    import datetime as dt
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from linli.dataio.models import ImportJob
+
+    job = run_import(staff, "a.csv", csv_bytes(family("4201050010001")), commit=False)
+    path = job.file.path
+    stuck = ImportJob.objects.create(user=staff, kind="persons", original_name="b.csv", status="importing")
+    old = timezone.now() - dt.timedelta(days=30)
+    ImportJob.objects.filter(pk=job.pk).update(validated_at=old)
+    ImportJob.objects.filter(pk=stuck.pk).update(created_at=old)
+    call_command("imports", "cleanup")
+    job.refresh_from_db()
+    stuck.refresh_from_db()
+    assert job.status == stuck.status == "failed" and "过期" in job.message and not job.file
+    assert not __import__("os").path.exists(path)
+
+
+def test_the_import_and_its_audit_record_commit_together(staff, snapshot, monkeypatch):
+    from linli.dataio import jobs as jobs_module
+
+    def broken_audit(*args, **kwargs):
+        raise RuntimeError("audit trail unavailable (injected)")
+
+    monkeypatch.setattr(jobs_module, "audit_record", broken_audit)
+    before = snapshot()
+    job = run_import(staff, "a.csv", csv_bytes(family("4201050010001")))
+    assert job.status == "failed" and snapshot() == before
+
+
+def test_update_moves_a_person_within_scope_and_renames_nothing_else(staff, area_tree):
+    grid1, grid2 = area_tree["grids"][:2]
+    person = make_person(grid1, name="搬家户", phone="13911110000")
+    rows = [row("4201050010001", "户主", "搬家户", person.id_number, grid="2号网格", house="2-1-102")]
+    job = run_import(staff, "a.csv", csv_bytes(rows))
+    assert job.status == "done" and job.updated_count == 1, errors_of(job)
+    person.refresh_from_db()
+    assert person.area == grid2 and person.area_path == grid2.path and person.house.room_key == "2-1-102"
+    assert person.phone == "13911110000" and person.pinyin  # untouched columns keep their values
+    change = history_of(person).get(action=ChangeAction.UPDATE)
+    assert {"area_id", "area_path", "house_id", "current_address"} <= set(change.postchange)
