@@ -102,6 +102,9 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
             self.request.GET or None, queryset=queryset, request=self.request
         )
         limit_choices(self.filterset.form, self.request.user)
+        for field in self.filterset.form.fields.values():
+            is_select = getattr(field.widget, "input_type", "") == "select"
+            field.widget.attrs.setdefault("class", "form-select" if is_select else "form-control")
         return self.filterset.qs if self.filterset.is_bound else queryset
 
     def get_context_data(self, **kwargs):

@@ -93,3 +93,46 @@ def test_phone_width_lookup(page, live_server, household):
     page.get_by_role("link", name="李秀英").click()
     expect(page.get_by_test_id("masked-id")).to_be_visible()
     shot(page, "person-phone")
+
+
+def test_import_with_errors_then_fixed_and_export(page, live_server, household, area_tree, tmp_path):
+    from linli.dataio.tests.builders import csv_bytes, family, new_id
+
+    make_user("staff", "community_staff", area_tree["communities"][0], password=PASSWORD)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+    rows = family("420105009001", grid=area_tree["grids"][0].name, size=3)
+    good_id = rows[1]["id_number"]
+    rows[1]["id_number"] = good_id[:-1] + ("0" if good_id[-1] != "0" else "1")  # a wrong check digit
+    bad_file = tmp_path / "台账-有错误.csv"
+    bad_file.write_bytes(csv_bytes(rows, encoding="gbk"))  # as Chinese Excel saves it
+    page.goto(f"{live_server.url}/io/import/")
+    page.set_input_files("input[type=file]", str(bad_file))
+    page.get_by_role("button", name="上传并校验").click()
+    errors = page.get_by_test_id("error-table")
+    expect(errors).to_contain_text("校验位")
+    expect(errors).to_contain_text("3")  # the data row number (row 1 is the header)
+    shot(page, "import-errors-desktop")
+    expect(page.get_by_test_id("commit")).to_have_count(0)
+
+    rows[1]["id_number"] = good_id
+    rows.append({**rows[2], "name": "新成员", "id_number": new_id(dt.date(2001, 2, 3)), "relation": "女"})
+    good_file = tmp_path / "台账.csv"
+    good_file.write_bytes(csv_bytes(rows, encoding="gbk"))
+    page.goto(f"{live_server.url}/io/import/")
+    page.set_input_files("input[type=file]", str(good_file))
+    page.get_by_role("button", name="上传并校验").click()
+    page.get_by_test_id("commit").click()
+    expect(page.get_by_test_id("job-message")).to_contain_text("4")
+    shot(page, "import-done-desktop")
+
+    page.goto(f"{live_server.url}/registry/persons/?q=新成员")
+    expect(page.get_by_test_id("person-table")).to_contain_text("新成员")
+    with page.expect_download() as download_info:
+        page.get_by_test_id("export-csv").click()
+    exported = Path(download_info.value.path()).read_bytes().decode("utf-8-sig")
+    assert "新成员" in exported and "李秀英" not in exported  # the filtered list, nothing more
