@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/", include("linli.api_urls")),
     path("audit/", include("linli.audit.urls")),
     path("io/", include("linli.dataio.urls")),
+    path("manage/users/", include("linli.accounts.manage_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

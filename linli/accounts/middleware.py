@@ -37,6 +37,10 @@ class SessionPolicyMiddleware:
 
 
 def password_expired(user) -> bool:
+    from .models import PASSWORD_MUST_CHANGE
+
+    if user.password_changed_at is not None and user.password_changed_at <= PASSWORD_MUST_CHANGE:
+        return True  # set by an administrator: change at first login, whatever the expiry policy
     max_age = settings.PASSWORD_MAX_AGE_DAYS
     if not max_age or user.password_changed_at is None:
         return False

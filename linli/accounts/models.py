@@ -5,6 +5,7 @@ sensitive field groups it may read. A user holds any number of role assignments,
 area node and everything below it. All access checks go through :mod:`linli.core.permissions`.
 """
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -15,6 +16,9 @@ from django.utils import timezone
 
 from linli.core.fields import PathField
 from linli.core.history import ChangeLoggedModel
+
+# Set as password_changed_at by an administrator (new user, reset): the user must choose a password.
+PASSWORD_MUST_CHANGE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 class User(AbstractUser):

@@ -118,6 +118,7 @@ def object_factories():
         "areas.house": house,
         "areas.building": building,
         "areas.area": lambda grid, owner=None: grid,
+        "accounts.user": lambda grid, owner=None: make_user(f"managed{next(counter)}", "grid_worker", grid),
         "dataio.importjob": import_job,
         "registry.groupmembership": group_membership,
     }
