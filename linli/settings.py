@@ -196,8 +196,18 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
-if env("LINLI_BEHIND_HTTPS_PROXY"):
+if env_bool("LINLI_BEHIND_HTTPS_PROXY", False):
+    # Production: TLS ends at the reverse proxy (nginx), which sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("LINLI_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load-balancer probes may speak plain HTTP
+    SECURE_HSTS_SECONDS = env_int("LINLI_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LINLI_HSTS_INCLUDE_SUBDOMAINS", False)
+    # Deliberate on a government intranet: browser preload lists only concern public sites, and
+    # other services on sibling intranet hostnames may not speak HTTPS (opt in with the variable).
+    SILENCED_SYSTEM_CHECKS += ["security.W021"] + (
+        [] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]
+    )
 
 # Content-Security-Policy: no inline script, nothing from outside this server.
 CONTENT_SECURITY_POLICY = {

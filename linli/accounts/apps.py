@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
     name = "linli.accounts"
     label = "accounts"
     verbose_name = "用户与角色 Accounts"
+
+    def ready(self):
+        from . import schema  # noqa: F401 - registers the OpenAPI description of API tokens

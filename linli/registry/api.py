@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -67,7 +67,7 @@ class PersonViewSet(VersionedUpdateMixin, ScopedModelViewSet):
             .order_by("pk")
         )
 
-    @extend_schema(request=s.RevealSerializer, responses={200: serializers.DictField()})
+    @extend_schema(request=s.RevealSerializer, responses={200: s.RevealedSerializer})
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         person = self.get_object()

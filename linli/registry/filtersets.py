@@ -64,7 +64,7 @@ class PersonFilterSet(AreaFilterMixin):
     def filter_age_max(self, queryset, name, value):
         return queryset.filter(birth_date__gt=add_years(dt.date.today(), -(int(value) + 1)))
 
-    def filter_group(self, queryset, name, value):
+    def filter_group(self, queryset, name, value: GroupType):
         if value is None:
             return queryset
         if value.is_derived:

@@ -188,6 +188,11 @@ class RevealSerializer(serializers.Serializer):
     purpose = serializers.CharField(min_length=4, max_length=200)
 
 
+class RevealedSerializer(serializers.Serializer):
+    id_number = serializers.CharField()
+    phone = serializers.CharField()
+
+
 class LifeEventSerializer(serializers.Serializer):
     date = serializers.DateField()
     place = serializers.CharField(required=False, allow_blank=True, default="")
