@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from linli.core.views import policy
+from linli.events import api as events_api
 from linli.registry import api as registry_api
 
 router = DefaultRouter()
@@ -17,6 +18,7 @@ router.register("households", registry_api.HouseholdViewSet, basename="household
 router.register("houses", registry_api.HouseViewSet, basename="house")
 router.register("buildings", registry_api.BuildingViewSet, basename="building")
 router.register("group-memberships", registry_api.GroupMembershipViewSet, basename="groupmembership")
+router.register("events", events_api.EventViewSet, basename="event")
 
 
 class SchemaView(SpectacularAPIView):
@@ -34,4 +36,5 @@ urlpatterns = [
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", docs, name="api-docs"),
     path("v1/", include(router.urls)),
+    path("open311/v2/", include(events_api.open311_urlpatterns)),
 ]

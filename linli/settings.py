@@ -279,6 +279,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Linli 邻里 API",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "PersonStatusEnum": "linli.registry.choices.PersonStatus",
+        "HouseholdStatusEnum": "linli.registry.choices.HouseholdStatus",
+        "EventStatusEnum": "linli.events.choices.EventStatus",
+    },
 }
 
 # --- Background jobs ------------------------------------------------------------------------

@@ -11,5 +11,6 @@ urlpatterns = [
     path("audit/", include("linli.audit.urls")),
     path("io/", include("linli.dataio.urls")),
     path("manage/users/", include("linli.accounts.manage_urls")),
+    path("", include("linli.events.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -99,6 +99,13 @@ def object_factories():
     def object_change(grid, owner=None):
         return history_of(person(grid)).first()
 
+    def event(grid, owner=None):
+        from linli.events import workflow
+        from linli.events.models import EventCategory
+
+        return workflow.report_event(category=EventCategory.objects.get(code="1002"), title="测试事件",
+                                     location_area=grid, channel="hotline")  # fmt: skip
+
     def import_job(grid, owner=None):
         from django.core.files.base import ContentFile
 
@@ -120,6 +127,7 @@ def object_factories():
         "areas.area": lambda grid, owner=None: grid,
         "accounts.user": lambda grid, owner=None: make_user(f"managed{next(counter)}", "grid_worker", grid),
         "dataio.importjob": import_job,
+        "events.event": event,
         "registry.groupmembership": group_membership,
     }
 

@@ -7,7 +7,11 @@ import sys
 
 def test_check_deploy_is_clean_in_production_settings(tmp_path):
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("LINLI_", "DATABASE_URL"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("LINLI_", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))
+        },
         "DATABASE_URL": "postgres://linli@db.internal:5432/linli",
         "LINLI_SECRET_KEY": "p" * 20 + "-production-secret-" + "q" * 30,
         "LINLI_ALLOWED_HOSTS": "linli.district.gov.cn",
