@@ -105,7 +105,11 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
         for field in self.filterset.form.fields.values():
             is_select = getattr(field.widget, "input_type", "") == "select"
             field.widget.attrs.setdefault("class", "form-select" if is_select else "form-control")
-        return self.filterset.qs if self.filterset.is_bound else queryset
+        if not self.filterset.is_bound:
+            return queryset
+        # An invalid filter (e.g. a group the user may not filter by) shows its error and no rows,
+        # never the unfiltered list.
+        return self.filterset.qs if self.filterset.is_valid() else queryset.none()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

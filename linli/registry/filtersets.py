@@ -7,6 +7,8 @@ from django.db.models import Q
 
 from linli.areas.models import Area, Building, House
 from linli.codes import lookup
+from linli.core import permissions
+from linli.core.scope import path_range_q
 
 from . import groups
 from .choices import HouseholdStatus, PersonStatus
@@ -64,9 +66,26 @@ class PersonFilterSet(AreaFilterMixin):
     def filter_age_max(self, queryset, name, value):
         return queryset.filter(birth_date__gt=add_years(dt.date.today(), -(int(value) + 1)))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only groups whose sensitivity class the user may read anywhere are offered at all.
+        readable = {"general"}
+        for grant in permissions.grants(getattr(self.request, "user", None)):
+            readable |= grant.field_groups
+        self.filters["group"].queryset = GroupType.objects.filter(active=True, field_group__in=readable)
+
     def filter_group(self, queryset, name, value: GroupType):
         if value is None:
             return queryset
+        if value.field_group != "general":
+            # Filtering by a sensitive group would disclose membership: only under the grants
+            # that may read that group.
+            user = getattr(self.request, "user", None)
+            allowed = Q(pk__in=[])
+            for grant in permissions.grants(user):
+                if value.field_group in grant.field_groups:
+                    allowed |= path_range_q(grant.path)
+            queryset = queryset.filter(allowed)
         if value.is_derived:
             return queryset.filter(birth_date__lte=add_years(dt.date.today(), -value.min_age))
         return queryset.filter(pk__in=groups.members(value).values("pk"))
