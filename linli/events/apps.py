@@ -73,3 +73,9 @@ class EventsConfig(AppConfig):
 
         workcal.set_day_source(DatabaseDaySource())
         checks.register(check_calendar, "linli")
+
+        from linli.registry.signals import person_merged
+
+        from .models import move_person_links
+
+        person_merged.connect(move_person_links, dispatch_uid="events.move_person_links")

@@ -566,3 +566,12 @@ class WorkCalendarDay(ChangeLoggedModel):
         result = super().delete(*args, **kwargs)
         workcal.clear_cache()
         return result
+
+
+def move_person_links(sender, keep, duplicate, **kwargs):
+    """When two person records are merged, the events of the duplicate follow the kept record."""
+    Event.objects.filter(reporter_person=duplicate).update(reporter_person=keep)
+    through = Event.persons.through
+    for event_id in through.objects.filter(person=duplicate).values_list("event_id", flat=True):
+        through.objects.get_or_create(event_id=event_id, person=keep)
+    through.objects.filter(person=duplicate).delete()

@@ -16,6 +16,7 @@ from linli.core.models import ChangeAction
 
 from .choices import HEAD_RELATION, HouseholdStatus, LifeEventKind, PersonStatus
 from .models import GroupMembership, Household, LifeEvent, Membership, Person, Tenancy
+from .signals import person_merged
 
 
 class RegistryError(ValidationError):
@@ -351,6 +352,7 @@ def merge_persons(keep: Person, duplicate: Person, *, note: str = "") -> Person:
         house.owner = keep
         house.save(change_note="人员合并 person merge")
     LifeEvent.objects.filter(person=duplicate).update(person=keep)
+    person_merged.send(sender=Person, keep=keep, duplicate=duplicate)
     keep.tags.add(*duplicate.tags.all())
     filled = []
     duplicate_id_number = duplicate.id_number

@@ -78,3 +78,17 @@ def test_group_detail_is_typed(area_tree):
     )
     with pytest.raises(ValidationError, match="自动计算"):
         derived.full_clean()
+
+
+def test_merge_moves_event_links(twins_of_one):
+    from linli.events import workflow
+    from linli.events.models import Event, EventCategory
+
+    keep, dup = twins_of_one
+    event = workflow.report_event(category=EventCategory.objects.get(code="1002"), title="楼道堆物",
+                                  location_area=dup.area, channel="hotline", reporter_person=dup)  # fmt: skip
+    event.persons.add(dup, keep)
+    services.merge_persons(keep, dup)
+    event = Event.objects.get(pk=event.pk)
+    assert event.reporter_person == keep
+    assert list(event.persons.all()) == [keep]
