@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from linli.audit import events, record
 from linli.core import permissions
 from linli.core.scope import paths_q
-from linli.core.views import policy
+from linli.core.views import policy, require_perm
 
 from .manage_forms import (
     GrantForm,
@@ -38,7 +38,6 @@ from .models import PASSWORD_MUST_CHANGE, ApiToken, RoleAssignment, User
 
 # A password set by an administrator must be changed at first login: a change date this old is
 # past any expiry, so SessionPolicyMiddleware.password_expired() sends the user to the change page.
-MUST_CHANGE = PASSWORD_MUST_CHANGE
 DISTRICT_PATH_LENGTH = 4
 
 
@@ -55,13 +54,8 @@ def users_in_scope(admin, perm: str = "accounts.view_user"):
     return users
 
 
-def _require(request, perm: str) -> None:
-    if not permissions.has_any(request.user, perm):
-        raise PermissionDenied("没有权限 (permission denied)")
-
-
 def _target(request, pk: int, perm: str) -> User:
-    _require(request, perm)
+    require_perm(request.user, perm)
     return get_object_or_404(users_in_scope(request.user, perm), pk=pk)
 
 
@@ -80,7 +74,7 @@ def end_sessions(user) -> int:
 @policy("accounts.view_user")
 @login_required
 def user_list(request):
-    _require(request, "accounts.view_user")
+    require_perm(request.user, "accounts.view_user")
     form = UserFilterForm(request.GET or None, user=request.user)
     users = users_in_scope(request.user).order_by("username")
     if form.is_valid():
@@ -112,7 +106,7 @@ def user_list(request):
 @policy("accounts.add_user")
 @login_required
 def user_create(request):
-    _require(request, "accounts.add_user")
+    require_perm(request.user, "accounts.add_user")
     district = any(
         len(p) <= DISTRICT_PATH_LENGTH for p in permissions.scope_paths(request.user, "accounts.add_user")
     )
@@ -126,7 +120,7 @@ def user_create(request):
         with transaction.atomic():
             user = form.save(commit=False)
             user.set_password(form.cleaned_data["password1"])
-            user.password_changed_at = MUST_CHANGE
+            user.password_changed_at = PASSWORD_MUST_CHANGE
             user.save()
             if grant.cleaned_data.get("role") and grant.cleaned_data.get("area"):
                 RoleAssignment.objects.create(
@@ -210,7 +204,7 @@ def user_password(request, pk):
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             target.set_password(form.cleaned_data["password1"])
-            target.password_changed_at = MUST_CHANGE
+            target.password_changed_at = PASSWORD_MUST_CHANGE
             target.save(update_fields=["password", "password_changed_at"])
             record(events.PASSWORD_CHANGED, obj=target, detail={"reset_by_admin": True})
         messages.success(request, "已重置密码，用户下次登录须修改密码")
@@ -227,7 +221,7 @@ def user_password(request, pk):
 @require_POST
 def role_grant(request, pk):
     target = _target(request, pk, "accounts.change_user")
-    _require(request, "accounts.change_roleassignment")
+    require_perm(request.user, "accounts.change_roleassignment")
     form = GrantForm(request.POST, admin=request.user)
     if not form.is_valid():
         for errors in form.errors.values():

@@ -33,6 +33,12 @@ def policy(value: str, *, model: str | None = None):
     return mark
 
 
+def require_perm(user, perm: str) -> None:
+    """403 unless ``user`` holds ``perm`` somewhere (function views; scoped classes do this themselves)."""
+    if not permissions.has_any(user, perm):
+        raise PermissionDenied("没有权限 (permission denied)")
+
+
 class ScopedViewMixin(LoginRequiredMixin):
     """Restrict the queryset to the user's scope for ``action`` on ``model``."""
 
@@ -44,8 +50,8 @@ class ScopedViewMixin(LoginRequiredMixin):
         return permissions.perm_name(cls.model, cls.action)
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not permissions.has_any(request.user, self.policy()):
-            raise PermissionDenied("没有权限 (permission denied)")
+        if request.user.is_authenticated:
+            require_perm(request.user, self.policy())
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -143,4 +149,5 @@ __all__ = [
     "ensure_in_scope",
     "limit_choices",
     "policy",
+    "require_perm",
 ]

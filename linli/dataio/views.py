@@ -5,7 +5,6 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,8 +12,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from linli.core import permissions
-from linli.core.views import policy
+from linli.core.views import policy, require_perm
 
 from . import conf, exporting, jobs, survey, template_files
 from .forms import RevealForm, UploadForm
@@ -25,14 +23,9 @@ IMPORT_PERM = "registry.import_person"
 RECENT_JOBS = 20
 
 
-def _require(user, perm: str) -> None:
-    if not permissions.has_any(user, perm):
-        raise PermissionDenied("没有权限 (permission denied)")
-
-
 def _own_job(request, pk: int) -> ImportJob:
     """A user sees their own import jobs only; any other id is simply not found."""
-    _require(request.user, IMPORT_PERM)
+    require_perm(request.user, IMPORT_PERM)
     return get_object_or_404(ImportJob.objects.select_related("area"), pk=pk, user=request.user)
 
 
@@ -43,7 +36,7 @@ def _own_job(request, pk: int) -> ImportJob:
 @require_http_methods(["GET", "POST"])
 def import_start(request):
     """Upload page. The declared length is checked before the body is read (then CSRF, then the form)."""
-    _require(request.user, IMPORT_PERM)
+    require_perm(request.user, IMPORT_PERM)
     if request.method == "POST":
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -84,7 +77,7 @@ def _import_start(request):
 @login_required
 @require_GET
 def job_list(request):
-    _require(request.user, IMPORT_PERM)
+    require_perm(request.user, IMPORT_PERM)
     return render(request, "dataio/jobs.html", {"jobs": ImportJob.objects.filter(user=request.user)[:200]})
 
 
@@ -171,7 +164,7 @@ def _errors_xlsx(rows: list[list[str]]) -> bytes:
 @login_required
 @require_GET
 def template_download(request, kind: str, fmt: str):
-    _require(request.user, IMPORT_PERM)
+    require_perm(request.user, IMPORT_PERM)
     spec = IMPORT_SPECS.get(kind)
     if spec is None or fmt not in ("csv", "xlsx"):
         raise Http404
@@ -190,7 +183,7 @@ def _export_view(spec: exporting.ExportSpec):
     @require_GET
     def view(request):
         """Download the list with the list's own query parameters; ``?format=xlsx|csv&encoding=gbk``."""
-        _require(request.user, spec.perm)
+        require_perm(request.user, spec.perm)
         fmt = request.GET.get("format", "xlsx")
         if fmt not in ("xlsx", "csv"):
             return HttpResponseBadRequest("format 须为 xlsx 或 csv (format must be xlsx or csv)")
@@ -225,8 +218,8 @@ def export_persons_revealed(request):
     """Export persons with full ID and phone numbers: asks for the purpose, checks the reveal
     permission, and records both the export and the reveal."""
     spec = exporting.SPECS["persons"]
-    _require(request.user, spec.perm)
-    _require(request.user, spec.reveal_perm)
+    require_perm(request.user, spec.perm)
+    require_perm(request.user, spec.reveal_perm)
     form = RevealForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -246,7 +239,7 @@ def export_persons_revealed(request):
 @login_required
 @require_GET
 def survey_report(request):
-    _require(request.user, survey.PERM)
+    require_perm(request.user, survey.PERM)
     table = survey.survey(request.user)
     return render(request, "dataio/survey.html", {"table": table, "columns": survey.COLUMNS})
 
@@ -257,7 +250,7 @@ def survey_report(request):
 def survey_download(request):
     from linli.audit import events, record
 
-    _require(request.user, survey.PERM)
+    require_perm(request.user, survey.PERM)
     at = timezone.now()
     table = survey.survey(request.user)
     content = survey.survey_xlsx(table, user=request.user, at=at)

@@ -6,7 +6,7 @@ through :func:`scoped` so that anything outside the user's scope is a 404.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +24,7 @@ from linli.core.views import (
     ObjectUpdateView,
     ensure_in_scope,
     policy,
+    require_perm,
 )
 
 from . import forms, services
@@ -34,14 +35,9 @@ from .models import Household, Person
 
 def scoped(model, user, action: str, **lookup):
     """The object if it is in the user's scope for ``action``: 403 without the grant, 404 outside."""
-    require(user, permissions.perm_name(model, action))
+    require_perm(user, permissions.perm_name(model, action))
     queryset = permissions.restrict(model._default_manager.all(), user, action)
     return get_object_or_404(queryset, **lookup)
-
-
-def require(user, perm: str) -> None:
-    if not permissions.has_any(user, perm):
-        raise PermissionDenied("没有权限 (permission denied)")
 
 
 # -- persons ---------------------------------------------------------------------------------------
@@ -213,7 +209,7 @@ def person_merge(request, pk, other_pk):
 @policy("registry.merge_person")
 @login_required
 def duplicate_list(request):
-    require(request.user, "registry.merge_person")
+    require_perm(request.user, "registry.merge_person")
     people = permissions.restrict(Person.objects.all(), request.user, "merge")
     pairs = []
     for pair in services.duplicate_pairs(people):
@@ -272,7 +268,7 @@ class HouseholdUpdateView(ObjectUpdateView):
 @login_required
 def household_birth(request, pk):
     household = scoped(Household, request.user, "change", pk=pk)
-    require(request.user, "registry.lifeevent_person")
+    require_perm(request.user, "registry.lifeevent_person")
     form = forms.PersonForm(
         request.POST or None, initial={"area": household.area_id, "house": household.house_id}
     )
@@ -296,7 +292,7 @@ def household_birth(request, pk):
 @login_required
 def household_split(request, pk):
     household = scoped(Household, request.user, "change", pk=pk)
-    require(request.user, "registry.lifeevent_person")
+    require_perm(request.user, "registry.lifeevent_person")
     members = [m for m in household.current_members() if m.relation != HEAD_RELATION]
     error = None
     if request.method == "POST":

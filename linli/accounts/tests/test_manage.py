@@ -5,7 +5,8 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import include, path
 
-from linli.accounts.manage_views import MUST_CHANGE, users_in_scope
+from linli.accounts.manage_views import users_in_scope
+from linli.accounts.models import PASSWORD_MUST_CHANGE as MUST_CHANGE
 from linli.accounts.models import ApiToken, Role, RoleAssignment, User
 from linli.audit.models import AuditEvent
 from linli.core.testing import login_as, make_user
