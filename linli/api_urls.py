@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from linli.core.views import policy
 from linli.events import api as events_api
+from linli.grid import api as grid_api
 from linli.registry import api as registry_api
 
 router = DefaultRouter()
@@ -19,6 +20,11 @@ router.register("houses", registry_api.HouseViewSet, basename="house")
 router.register("buildings", registry_api.BuildingViewSet, basename="building")
 router.register("group-memberships", registry_api.GroupMembershipViewSet, basename="groupmembership")
 router.register("events", events_api.EventViewSet, basename="event")
+router.register("grid-assignments", grid_api.GridAssignmentViewSet, basename="gridassignment")
+router.register("visits", grid_api.VisitViewSet, basename="visit")
+router.register("diary-entries", grid_api.DiaryEntryViewSet, basename="diaryentry")
+router.register("patrols", grid_api.PatrolViewSet, basename="patrol")
+router.register("duty-shifts", grid_api.DutyShiftViewSet, basename="dutyshift")
 
 
 class SchemaView(SpectacularAPIView):

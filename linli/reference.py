@@ -13,6 +13,7 @@ def load_reference_data() -> dict[str, int]:
     from linli.accounts.roles import load_roles
     from linli.codes import loader, lookup
     from linli.events.loader import load_calendar_days, load_categories
+    from linli.grid.loader import load_visit_rules
     from linli.registry.groups import load_group_types
 
     counts = {f"codes.{key}": n for key, n in loader.load_all().items()}
@@ -20,5 +21,6 @@ def load_reference_data() -> dict[str, int]:
     counts["roles"] = load_roles()
     counts["event_categories"] = load_categories()
     counts["calendar_days"] = load_calendar_days()
+    counts["visit_rules"] = load_visit_rules()
     lookup.clear_cache()
     return counts

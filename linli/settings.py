@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "linli.registry",
     "linli.audit",
     "linli.events",
+    "linli.grid",
     "linli.dataio",
     "linli.web",
 ]
@@ -313,3 +314,5 @@ LOGGING = {
 LINLI_GRID_CODE_SCHEME = env("LINLI_GRID_CODE_SCHEME", "cjt349")
 # Households per grid worker that the grid-assignment norm measures load against (seed 004).
 LINLI_HOUSEHOLDS_PER_WORKER = env_int("LINLI_HOUSEHOLDS_PER_WORKER", 300)
+# Daily patrol target in minutes (seed 003: 每天巡查一小时).
+LINLI_PATROL_MINUTES_PER_DAY = env_int("LINLI_PATROL_MINUTES_PER_DAY", 60)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/", include("linli.api_urls")),
     path("audit/", include("linli.audit.urls")),
     path("io/", include("linli.dataio.urls")),
+    path("grid/", include("linli.grid.urls")),
     path("manage/users/", include("linli.accounts.manage_urls")),
     path("", include("linli.events.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

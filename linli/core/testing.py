@@ -117,7 +117,71 @@ def object_factories():
         job.error_report.save("errors.csv", ContentFile("行号,列,原因\n2,身份证号,校验位错误\n".encode()))
         return job
 
+    def grid_user(grid, owner=None):
+        return owner or make_user(f"gridworker{next(counter)}", "grid_worker", grid)
+
+    def grid_assignment(grid, owner=None):
+        from linli.grid.models import GridAssignment
+
+        assignment = GridAssignment(area=grid, user=make_user(f"gw{next(counter)}", "grid_worker", grid),
+                                    role="deputy")  # fmt: skip
+        assignment.save()
+        return assignment
+
+    def visit(grid, owner=None):
+        from linli.grid import services as grid_services
+
+        return grid_services.record_visit(household=household(grid), visitor=grid_user(grid, owner),
+                                          findings="测试走访")  # fmt: skip
+
+    def visit_photo(grid, owner=None):
+        from django.core.files.base import ContentFile
+
+        from linli.grid.models import VisitPhoto
+
+        photo = VisitPhoto(visit=visit(grid, owner), original_name="门牌.jpg", content_type="image/jpeg", size=4,
+                           sha256="0" * 64)  # fmt: skip
+        photo.file.save("门牌.jpg", ContentFile(b"\xff\xd8\xff\xe0"), save=False)
+        photo.save()
+        return photo
+
+    def diary_entry(grid, owner=None):
+        from linli.grid.models import DiaryEntry
+
+        entry = DiaryEntry(area=grid, author=make_user(f"diarist{next(counter)}", "grid_worker", grid),
+                           date=dt.date(2026, 1, 5), content="走访 3 户")  # fmt: skip
+        entry.save()
+        return entry
+
+    def patrol(grid, owner=None):
+        from django.utils import timezone
+
+        from linli.grid.models import Patrol
+
+        item = Patrol(area=grid, user=grid_user(grid, owner), started_at=timezone.now() - dt.timedelta(hours=2),
+                      ended_at=timezone.now() - dt.timedelta(hours=1))  # fmt: skip
+        item.save()
+        return item
+
+    def duty_shift(grid, owner=None):
+        from django.utils import timezone
+
+        from linli.grid.models import DutyShift
+
+        start = timezone.now().replace(minute=0, second=0, microsecond=0)
+        shift = DutyShift(
+            area=grid, volunteer_name="值班志愿者", starts_at=start, ends_at=start + dt.timedelta(hours=4)
+        )
+        shift.save()
+        return shift
+
     return {
+        "grid.gridassignment": grid_assignment,
+        "grid.visit": visit,
+        "grid.visitphoto": visit_photo,
+        "grid.diaryentry": diary_entry,
+        "grid.patrol": patrol,
+        "grid.dutyshift": duty_shift,
         "audit.auditevent": audit_event,
         "core.objectchange": object_change,
         "registry.person": person,

@@ -5,6 +5,8 @@ users (role ``department_handler``) see what was dispatched to their departments
 district their role is scoped to.
 """
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
@@ -96,3 +98,17 @@ def may_act(user, event: Event, action: str) -> bool:
 def authorize(user, event: Event, action: str) -> None:
     if not may_act(user, event, action):
         raise PermissionDenied("您不是该事件当前的办理单位，不能执行此操作 (not the unit that must act)")
+
+
+# Duplicate suggestions look back this far (a month-old report of the same problem is still news).
+SIMILAR_DAYS = 30
+
+
+def similar_events(user, event: Event):
+    """Open events the user can see, of the same category at the same house or area (可能重复)."""
+    return (
+        visible_events(user)
+        .similar_to(category=event.category, location_area=event.location_area, house=event.house,
+                    since=event.reported_at - dt.timedelta(days=SIMILAR_DAYS), exclude=event)
+        .order_by("-reported_at")
+    )  # fmt: skip

@@ -38,14 +38,18 @@ from .models import Event, EventCategory
 
 A = StepAction
 
-# API transitions: action → permission action (``events.<perm>_event``). 督办/加急 stay in the UI.
+# API transitions: action → permission action (``events.<perm>_event``). 督办/加急 are a superior's.
 TRANSITION_PERMS = {
-    a: "handle"
-    for a in [
-        A.ACCEPT, A.REJECT, A.DISPATCH, A.SIGN, A.RETURN, A.START, A.ESCALATE, A.LOCALITY,
-        A.REQUEST_EXTENSION, A.APPROVE_EXTENSION, A.DENY_EXTENSION, A.FEED_BACK, A.VERIFY, A.REWORK,
-        A.CLOSE, A.RATE, A.ARCHIVE, A.SHELVE, A.REVIEW_SHELVED, A.RESUME, A.ARRIVE, A.NOTE,
-    ]
+    **{
+        a: "handle"
+        for a in [
+            A.ACCEPT, A.REJECT, A.DISPATCH, A.SIGN, A.RETURN, A.START, A.ESCALATE, A.LOCALITY,
+            A.REQUEST_EXTENSION, A.APPROVE_EXTENSION, A.DENY_EXTENSION, A.FEED_BACK, A.VERIFY, A.REWORK,
+            A.CLOSE, A.RATE, A.ARCHIVE, A.SHELVE, A.REVIEW_SHELVED, A.RESUME, A.ARRIVE, A.NOTE,
+        ]
+    },
+    A.SUPERVISE: "supervise",
+    A.EXPEDITE: "supervise",
 }  # fmt: skip
 
 
@@ -96,6 +100,13 @@ class EventViewSet(ScopedModelViewSet):
         except DjangoValidationError as exc:
             raise _domain_error(exc) from None
         return Response(s.EventDetailSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: s.EventSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def similar(self, request, pk=None):
+        """可能重复: open events of the same category at the same house or area, visible to the caller."""
+        event = self.get_object()
+        return Response(s.EventSerializer(access.similar_events(request.user, event)[:20], many=True).data)
 
     def transition(self, request, act: str):
         event = self.get_object()

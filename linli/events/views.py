@@ -175,6 +175,7 @@ def event_detail(request, pk):
         "urgent": event.priority == "urgent",
         "shelving": event.shelvings.filter(resumed_at__isnull=True).first(),
         "unattached": event.attachments.filter(step__isnull=True),
+        "similar": access.similar_events(request.user, event)[:5],
     })  # fmt: skip
 
 

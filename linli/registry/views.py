@@ -242,6 +242,13 @@ class HouseholdDetailView(ObjectDetailView):
             life_events=household.life_events.all()[:50],
             history=history_of(household)[:50],
             can_change=permissions.has_perm(self.request.user, "registry.change_household", household),
+            # Door-to-door visits (grid app) shown to those who may see them here.
+            can_visit=permissions.has_perm(self.request.user, "grid.add_visit", household),
+            visits=(
+                household.visits.select_related("visitor").order_by("-visited_on", "-id")[:10]
+                if permissions.has_perm(self.request.user, "grid.view_visit", household)
+                else None
+            ),
         )
         return context
 

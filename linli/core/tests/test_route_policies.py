@@ -46,11 +46,12 @@ def test_public_routes_are_few_and_known():
 
 
 # -- the matrix -----------------------------------------------------------------------------------
-def role_for(perm: str) -> str:
-    """The narrowest demo role that grants ``perm`` (community level preferred)."""
+def role_for(*perms: str) -> str:
+    """The narrowest demo role that grants all ``perms`` (community level preferred)."""
     order = {"grid": 0, "community": 1, "subdistrict": 2, "district": 3}
-    candidates = [r for r in ROLES if any(fnmatch.fnmatchcase(perm, p) for p in r["permissions"])]
-    assert candidates, f"no role grants {perm}"
+    candidates = [r for r in ROLES
+                  if all(any(fnmatch.fnmatchcase(perm, p) for p in r["permissions"]) for perm in perms)]  # fmt: skip
+    assert candidates, f"no role grants {perms}"
     return min(candidates, key=lambda r: (r["key"] == "admin", abs(order[r["level"]] - 1)))["key"]
 
 
@@ -78,7 +79,9 @@ def request(client: Client, url: str, route):
 def test_permission_matrix(route, model_label, area_tree):
     make = object_factories()
     inside_grid, outside_grid = area_tree["grids"][0], area_tree["grids"][4]
-    holder_user = make_user("holder", role_for(route.policy), area_tree["communities"][0])
+    # The holder may do what the route does: its policy and, on the API, each operation's permission.
+    holder_user = make_user("holder", role_for(route.policy, *(route.operations or {}).values()),
+                            area_tree["communities"][0])  # fmt: skip
     inside, outside = dict(PLAIN_KWARGS), dict(PLAIN_KWARGS)
     if {"pk", "other_pk"} & set(route.kwargs):
         # Routes with objects need a factory; routes without (lists, reports) need none. Objects

@@ -281,3 +281,39 @@ def test_routes_behave_as_the_route_matrix_expects(area_tree, categories):
             else:
                 assert response.status_code == expect, url
         assert Client().get(url.format(inside.pk)).status_code == 302
+
+
+# -- duplicate suggestions and 三必到 ---------------------------------------------------------------------
+def test_detail_suggests_open_events_of_the_same_category_and_place(people, new_event, area_tree):
+    first = new_event(title="小区门口占道经营")
+    second = new_event(title="门口又有摊贩")
+    elsewhere = new_event(grid=1, title="别处占道")
+    other_kind = new_event(title="同类同地但已办结")
+    workflow.reject(other_kind, note="重复上报")  # finished: no longer a suggestion
+    html = login_as(people["community"]).get(f"/events/{second.pk}/").content.decode()
+    assert 'data-testid="similar"' in html and first.number in html
+    assert elsewhere.number not in html and other_kind.number not in html
+    # Only events the viewer may see are suggested.
+    far = make_user("far", "community_staff", area_tree["communities"][3])
+    far_event = new_event(grid=6, title="远处")
+    assert first.number not in login_as(far).get(f"/events/{far_event.pk}/").content.decode()
+
+
+def test_api_lists_similar_events(people, new_event):
+    first = new_event(title="噪音一")
+    second = new_event(title="噪音二")
+    client = login_as(people["community"])
+    numbers = [e["number"] for e in client.get(f"/api/v1/events/{second.pk}/similar/").json()]
+    assert numbers == [first.number]
+
+
+def test_detail_shows_the_onsite_limit_and_arrival(people, categories, area_tree):
+    category = next(c for c in categories.values() if c.requires_onsite and c.active)
+    event = workflow.report_event(category=category, title="家庭纠纷", location_area=area_tree["grids"][0],
+                                  channel="hotline")  # fmt: skip
+    client = login_as(people["community"])
+    assert "尚未到场" in client.get(f"/events/{event.pk}/").content.decode()
+    event.refresh_from_db()
+    workflow.arrive(event, None, note="已到场", at=event.reported_at + dt.timedelta(minutes=5))
+    html = client.get(f"/events/{event.pk}/").content.decode()
+    assert "5 分钟" in html and "及时" in html

@@ -6,6 +6,8 @@ from linli.areas.models import Area, Building, House
 from linli.core import context
 from linli.events.demo import generate_events
 from linli.events.models import Event
+from linli.grid.demo import generate_grid_work
+from linli.grid.models import DiaryEntry, Patrol, Visit
 from linli.registry.demo import (
     DEFAULT_BATCH_HOUSEHOLDS,
     DEFAULT_PEOPLE,
@@ -64,6 +66,7 @@ class Command(BaseCommand):
         summary = generate(people, seed=seed, batch_households=batch_size, log=self.stdout.write)
         if event_days > 0:
             self._events(seed, event_days, people)
+            self._grid_work(seed, event_days)
         elapsed = time.perf_counter() - started
         counts = [
             ("区域 areas", Area.objects.count()),
@@ -74,6 +77,9 @@ class Command(BaseCommand):
             ("人群登记 group memberships", GroupMembership.objects.count()),
             ("人口变动 life events", LifeEvent.objects.count()),
             ("事件 events", Event.objects.count()),
+            ("入户走访 visits", Visit.objects.count()),
+            ("民情日记 diary entries", DiaryEntry.objects.count()),
+            ("巡查 patrols", Patrol.objects.count()),
         ]
         self.stdout.write(self.style.SUCCESS("演示数据已生成 demo data ready"))
         for label, n in counts:
@@ -90,3 +96,12 @@ class Command(BaseCommand):
         self.stdout.write(f"生成事件 generating events: {days} 天 days × ~{per_day}/天 per day")
         with context.acting(user=None, channel=context.Channel.DEMO):
             generate_events(grids, reporters, days=days, per_day=per_day, seed=seed)
+
+    def _grid_work(self, seed: int, days: int) -> None:
+        """Workers, visits, diaries, patrols and a duty roster for the first community's grids."""
+        community = Area.objects.filter(level="community").order_by("path").first()
+        if community is None:
+            return
+        self.stdout.write(f"生成网格工作 generating grid work: {community.name}, {days} 天 days")
+        with context.acting(user=None, channel=context.Channel.DEMO):
+            generate_grid_work(community, days=days, seed=seed)
