@@ -216,12 +216,25 @@ def user_password(request, pk):
     )
 
 
+SELF_GRANT = "不能给自己授予或撤销角色，请由其他管理员办理 (nobody changes their own roles)"
+
+
+def _is_self(request, target) -> bool:
+    """Separation of duties: an administrator's own roles are changed by another administrator."""
+    if request.user.pk != target.pk:
+        return False
+    messages.error(request, SELF_GRANT)
+    return True
+
+
 @policy("accounts.change_user")
 @login_required
 @require_POST
 def role_grant(request, pk):
     target = _target(request, pk, "accounts.change_user")
     require_perm(request.user, "accounts.change_roleassignment")
+    if _is_self(request, target):
+        return redirect("manage:user", pk=target.pk)
     form = GrantForm(request.POST, admin=request.user)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -246,6 +259,8 @@ def role_grant(request, pk):
 @require_POST
 def role_revoke(request, pk):
     target = _target(request, pk, "accounts.change_user")
+    if _is_self(request, target):
+        return redirect("manage:user", pk=target.pk)
     paths = permissions.scope_paths(request.user, "accounts.change_roleassignment")
     if not paths:
         raise PermissionDenied("没有权限 (permission denied)")

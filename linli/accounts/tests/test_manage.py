@@ -137,6 +137,19 @@ def test_grant_in_scope_and_refuse_outside(admin_client, area_tree):
     assert AuditEvent.objects.filter(event="perm.role_granted").count() >= 1
 
 
+def test_nobody_grants_or_revokes_their_own_roles(admin, admin_client, area_tree):
+    staff = Role.objects.get(key="community_staff")
+    community = area_tree["communities"][0]
+    response = admin_client.post(f"{BASE}{admin.pk}/roles/grant/", {"role": staff.pk, "area": community.pk},
+                                 follow=True)  # fmt: skip
+    assert "不能给自己授予或撤销角色" in response.content.decode()
+    assert not RoleAssignment.objects.filter(user=admin, role=staff).exists()
+    own = admin.assignments.get()
+    admin_client.post(f"{BASE}{admin.pk}/roles/revoke/", {"assignment": own.pk})
+    own.refresh_from_db()
+    assert own.active
+
+
 def test_revoke(admin_client, area_tree):
     target = make_user("target", "grid_worker", area_tree["grids"][0])
     assignment = target.assignments.get()
