@@ -65,6 +65,13 @@ def _form_errors(request, exc: ValidationError) -> None:
             messages.error(request, error)
 
 
+def _form_messages(request, form) -> None:
+    """A posted form of a list page has no page of its own: its errors become messages."""
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        messages.error(request, f"{label}: {' '.join(errors)}")
+
+
 def _page(request, queryset, size=30):
     page = Paginator(queryset, size).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -154,9 +161,7 @@ def assign(request):
     form = AssignForm(request.POST, users=_workers())
     form.fields["grid"].queryset = areas_for(request.user, "grid.add_gridassignment", level=AreaLevel.GRID)
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}")
+        _form_messages(request, form)
         return redirect("grid:assignments")
     data = form.cleaned_data
     try:
@@ -544,9 +549,7 @@ def duty_add(request):
         area_pk = shift.area_id
         week = timezone.localtime(shift.starts_at).date().isoformat()
         return redirect(f"{reverse('grid:duty')}?area={area_pk}&week={week}")
-    for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        messages.error(request, f"{label}: {' '.join(errors)}")
+    _form_messages(request, form)
     return redirect("grid:duty")
 
 
