@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.fields import PathField
 from linli.core.history import ChangeLoggedModel
@@ -43,10 +44,10 @@ class User(AbstractUser):
 
 
 class RoleLevel(models.TextChoices):
-    GRID = "grid", "网格"
-    COMMUNITY = "community", "社区"
-    SUBDISTRICT = "subdistrict", "街道"
-    DISTRICT = "district", "区"
+    GRID = "grid", _("网格")
+    COMMUNITY = "community", _("社区")
+    SUBDISTRICT = "subdistrict", _("街道")
+    DISTRICT = "district", _("区")
 
 
 class Role(models.Model):
@@ -54,7 +55,7 @@ class Role(models.Model):
     name = models.CharField("名称", max_length=50)
     name_en = models.CharField("English name", max_length=80, blank=True)
     level = models.CharField("通常层级", max_length=16, choices=RoleLevel.choices)
-    permissions = models.JSONField("权限", default=list, help_text="权限模式，如 registry.view_*")
+    permissions = models.JSONField("权限", default=list, help_text=_("权限模式，如 registry.view_*"))
     field_groups = models.JSONField("可读敏感类别", default=list, blank=True)
     active = models.BooleanField(default=True)
 
@@ -71,9 +72,11 @@ class RoleAssignment(ChangeLoggedModel):
     """A user holds a role over an area node and everything below it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="assignments", verbose_name="角色")
+    role = models.ForeignKey(
+        Role, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("角色")
+    )
     area = models.ForeignKey(
-        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name="管辖区域"
+        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("管辖区域")
     )
     area_path = PathField(db_index=True, editable=False)
     active = models.BooleanField("有效", default=True)

@@ -1,5 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
 from linli.core.fields import CodeField
@@ -23,11 +25,11 @@ class Area(MP_Node, ChangeLoggedModel):
         "区划代码",
         max_length=12,
         blank=True,
-        help_text="GB/T 2260 (6 位) / 统计用区划代码 (9 或 12 位)；网格留空",
+        help_text=_("GB/T 2260 (6 位) / 统计用区划代码 (9 或 12 位)；网格留空"),
     )
     grid_number = models.PositiveSmallIntegerField("网格序号", null=True, blank=True)
     grid_code = models.CharField(
-        "网格编码", max_length=32, blank=True, help_text="CJ/T 349-2010 或本地编码规则"
+        "网格编码", max_length=32, blank=True, help_text=_("CJ/T 349-2010 或本地编码规则")
     )
     boundary = models.JSONField("边界 (GeoJSON)", null=True, blank=True)
     centre_lat = models.DecimalField("中心纬度", max_digits=9, decimal_places=6, null=True, blank=True)
@@ -68,7 +70,9 @@ class Area(MP_Node, ChangeLoggedModel):
         """Add a child of the level that belongs below this one (validated)."""
         expected = CHILD_LEVEL.get(self.level)
         if expected is None:
-            raise ValidationError("网格下不能再建下级区域 (a grid has no child areas)", code="area_level")
+            raise ValidationError(
+                gettext("网格下不能再建下级区域 (a grid has no child areas)"), code="area_level"
+            )
         kwargs.setdefault("level", expected)
         child = Area(**kwargs)
         child._parent_for_validation = self
@@ -130,8 +134,8 @@ class Building(ScopedRecord):
     BUILDING_TYPES = [("residential", "住宅"), ("mixed", "商住"), ("commercial", "商业"), ("office", "办公"),
                       ("bungalow", "平房"), ("other", "其他")]  # fmt: skip
 
-    name = models.CharField("楼栋", max_length=50, help_text="如 3栋")
-    street_address = models.CharField("门牌地址", max_length=200, blank=True, help_text="路/街 + 门牌号")
+    name = models.CharField("楼栋", max_length=50, help_text=_("如 3栋"))
+    street_address = models.CharField("门牌地址", max_length=200, blank=True, help_text=_("路/街 + 门牌号"))
     building_type = models.CharField("类型", max_length=16, choices=BUILDING_TYPES, default="residential")
     floors = models.PositiveSmallIntegerField("层数", null=True, blank=True)
     built_year = models.PositiveSmallIntegerField("建成年份", null=True, blank=True)
@@ -150,9 +154,9 @@ class Unit(ScopedRecord):
     """A stairwell unit (单元) of a building."""
 
     building = models.ForeignKey(
-        Building, on_delete=models.PROTECT, related_name="units", verbose_name="楼栋"
+        Building, on_delete=models.PROTECT, related_name="units", verbose_name=_("楼栋")
     )
-    name = models.CharField("单元", max_length=20, help_text="如 2单元")
+    name = models.CharField("单元", max_length=20, help_text=_("如 2单元"))
 
     class Meta:
         verbose_name = "单元 unit"
@@ -168,22 +172,27 @@ class House(ScopedRecord):
     """A house or room (房屋): the place households live and tenants rent."""
 
     building = models.ForeignKey(
-        Building, on_delete=models.PROTECT, null=True, blank=True, related_name="houses", verbose_name="楼栋"
+        Building,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="houses",
+        verbose_name=_("楼栋"),
     )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="houses",
-                             verbose_name="单元")  # fmt: skip
-    room = models.CharField("室号", max_length=20, blank=True, help_text="如 501")
+                             verbose_name=_("单元"))  # fmt: skip
+    room = models.CharField("室号", max_length=20, blank=True, help_text=_("如 501"))
     floor = models.SmallIntegerField("楼层", null=True, blank=True)
-    address = models.CharField("地址", max_length=300, db_index=True, help_text="完整地址，自动生成")
+    address = models.CharField("地址", max_length=300, db_index=True, help_text=_("完整地址，自动生成"))
     room_key = models.CharField("房号检索键", max_length=60, blank=True, db_index=True, editable=False)
     floor_area = models.DecimalField("建筑面积 m²", max_digits=8, decimal_places=2, null=True, blank=True)
     use = CodeField("用途", table="house_use", default="10")
     owner = models.ForeignKey(
         "registry.Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_houses",
-        verbose_name="产权人",
+        verbose_name=_("产权人"),
     )  # fmt: skip
     owner_name = models.CharField(
-        "产权人姓名", max_length=100, blank=True, help_text="产权人不在本系统登记时填写"
+        "产权人姓名", max_length=100, blank=True, help_text=_("产权人不在本系统登记时填写")
     )
     note = models.TextField("备注", blank=True)
 

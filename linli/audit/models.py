@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.chain import ChainedModel, unsealed_index
 from linli.core.context import Channel
@@ -18,9 +20,9 @@ from . import events
 
 
 class Outcome(models.TextChoices):
-    OK = "ok", "成功"
-    DENIED = "denied", "拒绝"
-    FAILED = "failed", "失败"
+    OK = "ok", _("成功")
+    DENIED = "denied", _("拒绝")
+    FAILED = "failed", _("失败")
 
 
 class AppendOnlyError(Exception):
@@ -41,7 +43,7 @@ class AuditEvent(ChainedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        verbose_name="用户",
+        verbose_name=_("用户"),
     )
     username = models.CharField("用户名", max_length=150, blank=True, db_index=True)
     roles = models.JSONField("角色", default=list, blank=True)
@@ -56,7 +58,7 @@ class AuditEvent(ChainedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="对象类型",
+        verbose_name=_("对象类型"),
     )
     object_id = models.CharField("对象编号", max_length=64, blank=True)
     object_repr = models.CharField("对象", max_length=200, blank=True)
@@ -83,8 +85,10 @@ class AuditEvent(ChainedModel):
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
-            raise AppendOnlyError("审计记录不可修改 (audit records cannot be changed)")
+            raise AppendOnlyError(gettext("审计记录不可修改 (audit records cannot be changed)"))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise AppendOnlyError("审计记录不可删除 (audit records cannot be deleted; see `linli audit purge`)")
+        raise AppendOnlyError(
+            gettext("审计记录不可删除 (audit records cannot be deleted; see `linli audit purge`)")
+        )

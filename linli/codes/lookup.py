@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 
 @lru_cache(maxsize=128)
@@ -25,7 +26,8 @@ def ensure_code(key: str, code: str, field_label: str = "") -> None:
     if code not in table(key):
         what = field_label or key
         raise ValidationError(
-            f"“{code}” 不是{what}的有效代码 (not a valid code for {key})",
+            gettext("“%(code)s” 不是%(what)s的有效代码 (not a valid code for %(key)s)")
+            % {"code": code, "what": what, "key": key},
             code="unknown_code",
             params={"table": key, "code": code},
         )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .chain import ChainedModel, ChainHead, unsealed_index
 from .context import Channel
@@ -13,10 +14,10 @@ __all__ = ["ChainHead", "ChangeAction", "ObjectChange"]
 
 
 class ChangeAction(models.TextChoices):
-    CREATE = "create", "新增 create"
-    UPDATE = "update", "修改 update"
-    DELETE = "delete", "删除 delete"
-    MERGE = "merge", "合并 merge"
+    CREATE = "create", _("新增 create")
+    UPDATE = "update", _("修改 update")
+    DELETE = "delete", _("删除 delete")
+    MERGE = "merge", _("合并 merge")
 
 
 class ObjectChange(ChainedModel):

@@ -11,6 +11,7 @@ the write back.
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext
 from django.views import generic
 
 from . import permissions
@@ -36,7 +37,7 @@ def policy(value: str, *, model: str | None = None):
 def require_perm(user, perm: str) -> None:
     """403 unless ``user`` holds ``perm`` somewhere (function views; scoped classes do this themselves)."""
     if not permissions.has_any(user, perm):
-        raise PermissionDenied("没有权限 (permission denied)")
+        raise PermissionDenied(gettext("没有权限 (permission denied)"))
 
 
 class ScopedViewMixin(LoginRequiredMixin):
@@ -91,7 +92,9 @@ def ensure_in_scope(obj, user, action: str) -> None:
     """Refuse (and so roll back) a write that put the object outside the user's scope."""
     visible = permissions.restrict(type(obj)._default_manager.filter(pk=obj.pk), user, action)
     if not visible.exists():
-        raise PermissionDenied("保存后该记录将不在您的管辖范围内，已撤销 (the object would leave your scope)")
+        raise PermissionDenied(
+            gettext("保存后该记录将不在您的管辖范围内，已撤销 (the object would leave your scope)")
+        )
 
 
 class ObjectListView(ScopedViewMixin, generic.ListView):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.fields import PathField
 
@@ -32,12 +33,12 @@ def report_name(instance, filename: str) -> str:
 
 
 class ImportStatus(models.TextChoices):
-    UPLOADED = "uploaded", "已上传"
-    VALIDATING = "validating", "校验中"
-    VALIDATED = "validated", "校验通过"
-    FAILED = "failed", "未通过"
-    IMPORTING = "importing", "导入中"
-    DONE = "done", "已导入"
+    UPLOADED = "uploaded", _("已上传")
+    VALIDATING = "validating", _("校验中")
+    VALIDATED = "validated", _("校验通过")
+    FAILED = "failed", _("未通过")
+    IMPORTING = "importing", _("导入中")
+    DONE = "done", _("已导入")
 
 
 class ImportJob(models.Model):
@@ -50,7 +51,10 @@ class ImportJob(models.Model):
     RUNNING = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING)
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs", verbose_name="导入人"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="import_jobs",
+        verbose_name=_("导入人"),
     )
     kind = models.CharField("导入类型", max_length=32)
     original_name = models.CharField("原文件名", max_length=255)
@@ -64,7 +68,7 @@ class ImportJob(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="导入范围",
+        verbose_name=_("导入范围"),
     )
     area_path = PathField(blank=True, db_index=True)
     status = models.CharField(

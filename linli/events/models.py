@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.core import workcal
 from linli.core.crypto import keyring
@@ -50,7 +52,7 @@ class EventCategory(ChangeLoggedModel):
         null=True,
         blank=True,
         related_name="children",
-        verbose_name="上级类别",
+        verbose_name=_("上级类别"),
     )
     description = models.TextField("说明", blank=True)
     default_level = models.CharField(
@@ -58,7 +60,7 @@ class EventCategory(ChangeLoggedModel):
     )
     default_department = models.ForeignKey(
         "Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name="默认职能部门", help_text="区平台超时自动派遣的部门",
+        verbose_name=_("默认职能部门"), help_text=_("区平台超时自动派遣的部门"),
     )  # fmt: skip
     limit_value = models.PositiveIntegerField("办理时限")
     limit_unit = models.CharField("时限单位", max_length=20, choices=TimeUnit.choices)
@@ -101,7 +103,7 @@ class Department(ScopedRecord):
     name = models.CharField("名称", max_length=100)
     phone = models.CharField("联系电话", max_length=40, blank=True)
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="event_departments", verbose_name="成员"
+        settings.AUTH_USER_MODEL, blank=True, related_name="event_departments", verbose_name=_("成员")
     )
     active = models.BooleanField("有效", default=True)
 
@@ -183,35 +185,35 @@ class Event(ScopedRecord):
     number = models.CharField("编号", max_length=20, unique=True, editable=False)
     channel = models.CharField("来源渠道", max_length=16, choices=EventChannel.choices)
     category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="events",
-                                 verbose_name="类别")  # fmt: skip
+                                 verbose_name=_("类别"))  # fmt: skip
     priority = models.CharField("紧急程度", max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     title = models.CharField("标题", max_length=200)
     description = models.TextField("内容", blank=True)
 
     # where
     location_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+",
-                                      verbose_name="发生区域")  # fmt: skip
+                                      verbose_name=_("发生区域"))  # fmt: skip
     location_path = PathField(db_index=True, editable=False)
     house = models.ForeignKey("areas.House", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="events", verbose_name="房屋")  # fmt: skip
+                              related_name="events", verbose_name=_("房屋"))  # fmt: skip
     address = models.CharField("地址", max_length=300, blank=True)
     lat = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
     lng = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
 
     # who
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="reported_events", verbose_name="上报人账号")  # fmt: skip
+                                 related_name="reported_events", verbose_name=_("上报人账号"))  # fmt: skip
     reporter_person = models.ForeignKey("registry.Person", on_delete=models.SET_NULL, null=True, blank=True,
-                                        related_name="reported_events", verbose_name="反映人")  # fmt: skip
+                                        related_name="reported_events", verbose_name=_("反映人"))  # fmt: skip
     contact_name = models.CharField("联系人", max_length=50, blank=True)
     contact_phone = EncryptedTextField("联系电话", aad="event.contact_phone")
     contact_phone_masked = models.CharField(max_length=20, blank=True, editable=False)
     contact_phone_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     persons = models.ManyToManyField(
-        "registry.Person", blank=True, related_name="events", verbose_name="涉及人员"
+        "registry.Person", blank=True, related_name="events", verbose_name=_("涉及人员")
     )
     households = models.ManyToManyField("registry.Household", blank=True, related_name="events",
-                                        verbose_name="涉及住户")  # fmt: skip
+                                        verbose_name=_("涉及住户"))  # fmt: skip
 
     # state and handler
     status = models.CharField(
@@ -220,18 +222,18 @@ class Event(ScopedRecord):
     version = models.PositiveIntegerField(default=1, editable=False)
     handling_level = models.CharField("当前处置层级", max_length=16, choices=HandlingLevel.choices)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="events", verbose_name="当前职能部门")  # fmt: skip
+                                   related_name="events", verbose_name=_("当前职能部门"))  # fmt: skip
     # Who passed it to the current handler: a return goes back there.
     sender_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+", verbose_name="移交方区域")  # fmt: skip
+                                    related_name="+", verbose_name=_("移交方区域"))  # fmt: skip
     sender_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                          related_name="+", verbose_name="移交方部门")  # fmt: skip
+                                          related_name="+", verbose_name=_("移交方部门"))  # fmt: skip
     # Who fed back the result: rework goes back there; metrics "by handler" count it.
     resolved_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="+", verbose_name="办理区域")  # fmt: skip
+                                      related_name="+", verbose_name=_("办理区域"))  # fmt: skip
     resolved_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                            related_name="+", verbose_name="办理部门")  # fmt: skip
-    locality_fallback = models.BooleanField("属地兜底", default=False, help_text="属地兜底的事件不能退回")
+                                            related_name="+", verbose_name=_("办理部门"))  # fmt: skip
+    locality_fallback = models.BooleanField("属地兜底", default=False, help_text=_("属地兜底的事件不能退回"))
 
     # time limits: the current handler's clock
     clock_started_at = models.DateTimeField("计时开始", null=True, blank=True)
@@ -314,7 +316,8 @@ class Event(ScopedRecord):
         workflow_fields = changed - EDITABLE_FIELDS
         if workflow_fields:
             raise PermissionDenied(
-                f"状态、处置单位与时限只能通过办理流程改变 (use the workflow to change {sorted(workflow_fields)})"
+                gettext("状态、处置单位与时限只能通过办理流程改变 (use the workflow to change %(sorted)s)")
+                % {"sorted": sorted(workflow_fields)}
             )
         if not changed:
             return None
@@ -324,7 +327,9 @@ class Event(ScopedRecord):
             .update(version=models.F("version") + 1)
         )
         if claimed != 1:
-            raise PermissionDenied("事件已被他人更新，请刷新后再改 (the event changed meanwhile; reload it)")
+            raise PermissionDenied(
+                gettext("事件已被他人更新，请刷新后再改 (the event changed meanwhile; reload it)")
+            )
         self.version += 1
         kwargs["update_fields"] = sorted(
             {self._meta.get_field(name).name for name in changed | EDITABLE_DERIVED} | {"updated_at"}
@@ -371,7 +376,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     """A timeline is evidence: rows are added, never changed or removed (outside a purge)."""
 
     def update(self, **kwargs):
-        raise PermissionDenied("办理记录只能追加，不能修改 (event steps are append-only)")
+        raise PermissionDenied(gettext("办理记录只能追加，不能修改 (event steps are append-only)"))
 
     def delete(self):
         from linli.core.history import check_deletable
@@ -385,22 +390,22 @@ class EventStep(models.Model):
 
     permanent = True
 
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="steps", verbose_name="事件")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="steps", verbose_name=_("事件"))
     action = models.CharField("动作", max_length=24, choices=StepAction.choices)
     from_status = models.CharField("原状态", max_length=16, choices=EventStatus.choices, blank=True)
     to_status = models.CharField("新状态", max_length=16, choices=EventStatus.choices, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="+", verbose_name="操作人")  # fmt: skip
+                              related_name="+", verbose_name=_("操作人"))  # fmt: skip
     actor_name = models.CharField("操作人姓名", max_length=150, blank=True)
     actor_level = models.CharField("操作层级", max_length=16, choices=HandlingLevel.choices, blank=True)
     actor_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name="操作区域")  # fmt: skip
+                                   related_name="+", verbose_name=_("操作区域"))  # fmt: skip
     actor_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                         related_name="+", verbose_name="操作部门")  # fmt: skip
+                                         related_name="+", verbose_name=_("操作部门"))  # fmt: skip
     to_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+", verbose_name="移交至区域")  # fmt: skip
+                                related_name="+", verbose_name=_("移交至区域"))  # fmt: skip
     to_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="+", verbose_name="移交至部门")  # fmt: skip
+                                      related_name="+", verbose_name=_("移交至部门"))  # fmt: skip
     time = models.DateTimeField("时间", db_index=True)
     note = models.TextField("意见/说明", blank=True)
     data = models.JSONField("附加数据", default=dict, blank=True)
@@ -420,7 +425,7 @@ class EventStep(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
-            raise PermissionDenied("办理记录只能追加，不能修改 (event steps are append-only)")
+            raise PermissionDenied(gettext("办理记录只能追加，不能修改 (event steps are append-only)"))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -476,7 +481,7 @@ class ShelvedCase(models.Model):
     shelved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")  # fmt: skip
     area = models.ForeignKey(
-        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name="挂账单位区域"
+        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("挂账单位区域")
     )
     area_path = PathField(db_index=True)
     department = models.ForeignKey(

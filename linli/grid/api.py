@@ -3,6 +3,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -24,7 +25,7 @@ def _domain_error(exc: DjangoValidationError) -> ValidationError:
 
 def _require_at(user, perm: str, area_path: str) -> None:
     if not permissions.has_perm(user, perm, area_path=area_path):
-        raise PermissionDenied("不能在您的管辖范围以外操作 (outside your scope)")
+        raise PermissionDenied(gettext("不能在您的管辖范围以外操作 (outside your scope)"))
 
 
 class GridAssignmentViewSet(ScopedModelViewSet):

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.history import ScopedRecord, ScopedRecordQuerySet
 
@@ -36,7 +38,7 @@ class GridAssignment(ScopedRecord):
     """A worker's duty in a grid: the responsible worker (one per grid at a time) or a deputy."""
 
     user = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="grid_assignments", verbose_name="网格员"
+        USER, on_delete=models.PROTECT, related_name="grid_assignments", verbose_name=_("网格员")
     )
     role = models.CharField("职责", max_length=16, choices=GridRole.choices, default=GridRole.RESPONSIBLE)
     start_date = models.DateField("起始日期", default=dt.date.today)
@@ -71,9 +73,9 @@ class BuildingContact(ScopedRecord):
     """A building head (楼栋长) or informant (信息员): a resident who keeps an eye on a building."""
 
     building = models.ForeignKey("areas.Building", on_delete=models.PROTECT, related_name="contacts",
-                                 verbose_name="楼栋")  # fmt: skip
+                                 verbose_name=_("楼栋"))  # fmt: skip
     person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="building_roles",
-                               verbose_name="人员")  # fmt: skip
+                               verbose_name=_("人员"))  # fmt: skip
     role = models.CharField("职责", max_length=16, choices=ContactRole.choices, default=ContactRole.HEAD)
     start_date = models.DateField("起始日期", default=dt.date.today)
     end_date = models.DateField("结束日期", null=True, blank=True)
@@ -134,19 +136,21 @@ class Visit(ScopedRecord):
     """入户走访: one visit to one household."""
 
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="visits",
-                                  verbose_name="户")  # fmt: skip
+                                  verbose_name=_("户"))  # fmt: skip
     visited_on = models.DateField("走访日期", default=dt.date.today, db_index=True)
-    visitor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="visits", verbose_name="走访人")
+    visitor = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="visits", verbose_name=_("走访人")
+    )
     kind = models.CharField("方式", max_length=16, choices=VisitKind.choices, default=VisitKind.DOOR)
     outcome = models.CharField("结果", max_length=16, choices=VisitOutcome.choices, default=VisitOutcome.MET)
     met = models.ManyToManyField(
-        "registry.Person", blank=True, related_name="visits_met", verbose_name="见到的人"
+        "registry.Person", blank=True, related_name="visits_met", verbose_name=_("见到的人")
     )
     findings = models.TextField("了解情况", max_length=4000, blank=True)
     follow_up = models.TextField("需跟进事项", max_length=2000, blank=True)
     follow_up_due = models.DateField("跟进期限", null=True, blank=True)
     event = models.ForeignKey("events.Event", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="visits", verbose_name="上报事件")  # fmt: skip
+                              related_name="visits", verbose_name=_("上报事件"))  # fmt: skip
     counts = models.BooleanField("计入走访覆盖", default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -209,7 +213,7 @@ class DiaryEntry(ScopedRecord):
     """民情日记: a worker's day in their grid, graded by a supervisor (评定等级)."""
 
     author = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="diary_entries", verbose_name="记录人"
+        USER, on_delete=models.PROTECT, related_name="diary_entries", verbose_name=_("记录人")
     )
     date = models.DateField("日期", default=dt.date.today)
     content = models.TextField("工作记录", max_length=4000)
@@ -217,7 +221,7 @@ class DiaryEntry(ScopedRecord):
     grade = models.CharField("评定等级", max_length=16, choices=DiaryGrade.choices, blank=True)
     grade_comment = models.CharField("评语", max_length=500, blank=True)
     graded_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                  verbose_name="评定人")  # fmt: skip
+                                  verbose_name=_("评定人"))  # fmt: skip
     graded_at = models.DateTimeField("评定时间", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -246,7 +250,7 @@ class PatrolQuerySet(ScopedRecordQuerySet):
 class Patrol(ScopedRecord):
     """巡查: a check-in/check-out of a worker walking their grid ("每天巡查一小时")."""
 
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="patrols", verbose_name="巡查人")
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="patrols", verbose_name=_("巡查人"))
     started_at = models.DateTimeField("签到时间", default=timezone.now)
     ended_at = models.DateTimeField("签退时间", null=True, blank=True)
     start_lat = models.DecimalField("签到纬度", max_digits=9, decimal_places=6, null=True, blank=True)
@@ -256,7 +260,7 @@ class Patrol(ScopedRecord):
     route = models.CharField("巡查路线", max_length=300, blank=True)
     findings = models.TextField("发现情况", max_length=4000, blank=True)
     events = models.ManyToManyField(
-        "events.Event", blank=True, related_name="patrols", verbose_name="上报事件"
+        "events.Event", blank=True, related_name="patrols", verbose_name=_("上报事件")
     )
 
     objects = PatrolQuerySet.as_manager()
@@ -285,9 +289,9 @@ class DutyShift(ScopedRecord):
     """A shift of the 邻里值班室 duty roster (24-hour duty where a community keeps one)."""
 
     user = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="duty_shifts",
-                             verbose_name="值班人员")  # fmt: skip
+                             verbose_name=_("值班人员"))  # fmt: skip
     volunteer_name = models.CharField("值班人 (非系统用户)", max_length=50, blank=True,
-                                      help_text="居民骨干、志愿者等没有账号的值班人")  # fmt: skip
+                                      help_text=_("居民骨干、志愿者等没有账号的值班人"))  # fmt: skip
     kind = models.CharField("班次", max_length=16, choices=DutyKind.choices, default=DutyKind.DUTY)
     starts_at = models.DateTimeField("开始时间")
     ends_at = models.DateTimeField("结束时间")
@@ -316,12 +320,12 @@ class DutyShift(ScopedRecord):
     def clean(self):
         errors = {}
         if not self.user_id and not self.volunteer_name.strip():
-            errors["user"] = "请选择值班人员或填写值班人姓名 (who is on duty?)"
+            errors["user"] = gettext("请选择值班人员或填写值班人姓名 (who is on duty?)")
         if self.starts_at and self.ends_at:
             if self.ends_at <= self.starts_at:
-                errors["ends_at"] = "结束时间须晚于开始时间 (the shift ends before it starts)"
+                errors["ends_at"] = gettext("结束时间须晚于开始时间 (the shift ends before it starts)")
             elif self.ends_at - self.starts_at > dt.timedelta(hours=24):
-                errors["ends_at"] = "一个班次不能超过 24 小时 (a shift is at most 24 hours)"
+                errors["ends_at"] = gettext("一个班次不能超过 24 小时 (a shift is at most 24 hours)")
         if errors:
             raise ValidationError(errors)
 

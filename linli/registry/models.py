@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.crypto import keyring
 from linli.core.fields import CodeField, EncryptedTextField, PathField
@@ -103,7 +104,7 @@ class Person(ScopedRecord):
     birth_date = models.DateField("出生日期", null=True, blank=True, db_index=True)
     sex = CodeField("性别", table="sex", max_length=1)
     ethnicity = CodeField("民族", table="ethnicity", max_length=2, default="01")
-    nationality = models.CharField("国籍", max_length=3, default="CHN", help_text="GB/T 2659 三位字母代码")
+    nationality = models.CharField("国籍", max_length=3, default="CHN", help_text=_("GB/T 2659 三位字母代码"))
     political_status = CodeField("政治面貌", table="political_status", max_length=2)
     education = CodeField("学历", table="education", max_length=2)
     marital_status = CodeField("婚姻状况", table="marital_status", max_length=2)
@@ -120,7 +121,7 @@ class Person(ScopedRecord):
     registered_address = models.CharField("户籍地详址", max_length=300, blank=True)
     house = models.ForeignKey(
         "areas.House", on_delete=models.SET_NULL, null=True, blank=True, related_name="residents",
-        verbose_name="现住房屋",
+        verbose_name=_("现住房屋"),
     )  # fmt: skip
     current_address = models.CharField("现住地详址", max_length=300, blank=True)
     residence_status = CodeField("人户状态", table="residence_status", max_length=2, default="10")
@@ -140,8 +141,8 @@ class Person(ScopedRecord):
     )
     status_date = models.DateField("状态日期", null=True, blank=True)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name="合并至")  # fmt: skip
-    tags = models.ManyToManyField("Tag", blank=True, related_name="persons", verbose_name="标签")
+                                    verbose_name=_("合并至"))  # fmt: skip
+    tags = models.ManyToManyField("Tag", blank=True, related_name="persons", verbose_name=_("标签"))
     note = models.TextField("备注", blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -283,7 +284,7 @@ class Household(ScopedRecord):
     number = models.CharField("户号", max_length=32, unique=True)
     household_type = CodeField("户别", table="household_type", max_length=1, default="1")
     house = models.ForeignKey("areas.House", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="households", verbose_name="住房")  # fmt: skip
+                              related_name="households", verbose_name=_("住房"))  # fmt: skip
     registered_address = models.CharField("户籍地址", max_length=300, blank=True)
     status = models.CharField(
         "状态", max_length=16, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE
@@ -330,10 +331,10 @@ class Membership(ChangeLoggedModel):
     permanent = True
 
     household = models.ForeignKey(
-        Household, on_delete=models.PROTECT, related_name="memberships", verbose_name="户"
+        Household, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("户")
     )
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="memberships", verbose_name="人员"
+        Person, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("人员")
     )
     relation = CodeField("与户主关系", table="relation", max_length=2)
     start_date = models.DateField("起始日期", null=True, blank=True)
@@ -370,7 +371,7 @@ class GroupType(models.Model):
     name = models.CharField("名称", max_length=50)
     name_en = models.CharField("English name", max_length=80, blank=True)
     line = models.CharField(
-        "条线", max_length=16, help_text="民政/残联/老龄/劳动/综治/退役军人/卫健/计生/党建 …"
+        "条线", max_length=16, help_text=_("民政/残联/老龄/劳动/综治/退役军人/卫健/计生/党建 …")
     )
     field_group = models.CharField(
         "数据敏感类别", max_length=16, choices=FieldGroup.choices, default=FieldGroup.GENERAL
@@ -403,7 +404,7 @@ class GroupMembership(ScopedRecord):
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="group_memberships")
     group_type = models.ForeignKey(GroupType, on_delete=models.PROTECT, related_name="memberships",
-                                   verbose_name="类别")  # fmt: skip
+                                   verbose_name=_("类别"))  # fmt: skip
     start_date = models.DateField("开始日期", null=True, blank=True)
     end_date = models.DateField("结束日期", null=True, blank=True)
     end_reason = models.CharField("结束原因", max_length=200, blank=True)
@@ -442,13 +443,13 @@ class Tenancy(ScopedRecord):
     permanent = True
 
     house = models.ForeignKey(
-        "areas.House", on_delete=models.PROTECT, related_name="tenancies", verbose_name="房屋"
+        "areas.House", on_delete=models.PROTECT, related_name="tenancies", verbose_name=_("房屋")
     )
     tenant = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="tenancies", verbose_name="承租人"
+        Person, on_delete=models.PROTECT, related_name="tenancies", verbose_name=_("承租人")
     )
     landlord = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="lettings",
-                                 verbose_name="出租人")  # fmt: skip
+                                 verbose_name=_("出租人"))  # fmt: skip
     landlord_name = models.CharField("出租人姓名", max_length=100, blank=True)
     start_date = models.DateField("起租日期", null=True, blank=True)
     end_date = models.DateField("退租日期", null=True, blank=True)
@@ -484,7 +485,7 @@ class LifeEvent(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="life_events")  # fmt: skip
     other_household = models.ForeignKey(Household, on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+", help_text="分户的新户 / 合户的原户")  # fmt: skip
+                                        related_name="+", help_text=_("分户的新户 / 合户的原户"))  # fmt: skip
     place = models.CharField("迁出地/迁入地", max_length=300, blank=True)
     note = models.TextField("说明", blank=True)
     area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
