@@ -57,9 +57,9 @@ def file_type_of(name: str) -> str:
         return CSV
     raise UnsafeFile(
         gettext(
-            "不支持的文件类型“%(suffix_or_无扩展名)s”，请上传 .xlsx 或 .csv 文件 (only .xlsx and .csv files are accepted)"
+            "不支持的文件类型“%(suffix)s”，请上传 .xlsx 或 .csv 文件 (only .xlsx and .csv files are accepted)"
         )
-        % {"suffix_or_无扩展名": suffix or "无扩展名"}
+        % {"suffix": suffix or gettext("无扩展名")}
     )
 
 

@@ -35,8 +35,9 @@ class CheckedFile:
     sha256: str
 
 
-def _error(zh: str, en: str, code: str) -> ValidationError:
-    return ValidationError(f"{zh} ({en})", code=code)
+def _error(message: str, code: str) -> ValidationError:
+    """``message`` is translated; its msgid is "中文 (English)", so Chinese readers get both."""
+    return ValidationError(message, code=code)
 
 
 def sniff(head: bytes) -> str | None:
@@ -104,11 +105,9 @@ def validate_upload(upload: File) -> CheckedFile:
         size += len(block)
         if size > limit:
             raise _error(
-                gettext(
-                    "文件过大，%(PDF_if_claimed_PDF_else_图片)s不能超过 %(limit)s MB (the file is larger than %(limit)s MB)"
-                )
+                gettext("文件过大，%(kind)s不能超过 %(limit)s MB (the file is larger than %(limit)s MB)")
                 % {
-                    "PDF_if_claimed_PDF_else_图片": "PDF" if claimed == PDF else "图片",
+                    "kind": "PDF" if claimed == PDF else gettext("图片"),
                     "limit": limit // (1024 * 1024),
                 },
                 "upload_size",

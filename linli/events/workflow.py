@@ -372,11 +372,11 @@ def check(event: Event, action: str) -> None:
     if event.status not in TRANSITIONS[action].sources:
         raise _error(
             gettext(
-                "事件当前为“%(EventStatus)s”，不能%(StepAction)s (cannot %(action)s an event that is %(status)s)"
+                "事件当前为“%(status_label)s”，不能%(action_label)s (cannot %(action)s an event that is %(status)s)"
             )
             % {
-                "EventStatus": EventStatus(event.status).label.split()[0],
-                "StepAction": StepAction(action).label.split()[0],
+                "status_label": EventStatus(event.status).label.split()[0],
+                "action_label": StepAction(action).label.split()[0],
                 "action": action,
                 "status": event.status,
             },
@@ -417,8 +417,8 @@ def _apply(
     check(event, action)
     if t.needs_note and not note:
         raise _error(
-            gettext("%(StepAction)s须填写理由或说明 (%(action)s needs a reason or note)")
-            % {"StepAction": StepAction(action).label.split()[0], "action": action},
+            gettext("%(action_label)s须填写理由或说明 (%(action)s needs a reason or note)")
+            % {"action_label": StepAction(action).label.split()[0], "action": action},
             "note_required",
         )
     acting = _acting(event, user, on_behalf_of, t.acts_for)
