@@ -27,9 +27,9 @@ class User(AbstractUser):
 
     history_exclude = ("password", "last_login")
 
-    full_name = models.CharField("姓名", max_length=50, blank=True)
-    phone = models.CharField("手机号", max_length=20, blank=True)
-    password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
+    full_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = "用户 user"
@@ -52,11 +52,11 @@ class RoleLevel(models.TextChoices):
 
 class Role(models.Model):
     key = models.SlugField(max_length=48, unique=True)
-    name = models.CharField("名称", max_length=50)
+    name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField("English name", max_length=80, blank=True)
-    level = models.CharField("通常层级", max_length=16, choices=RoleLevel.choices)
-    permissions = models.JSONField("权限", default=list, help_text=_("权限模式，如 registry.view_*"))
-    field_groups = models.JSONField("可读敏感类别", default=list, blank=True)
+    level = models.CharField(_("通常层级"), max_length=16, choices=RoleLevel.choices)
+    permissions = models.JSONField(_("权限"), default=list, help_text=_("权限模式，如 registry.view_*"))
+    field_groups = models.JSONField(_("可读敏感类别"), default=list, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -79,7 +79,7 @@ class RoleAssignment(ChangeLoggedModel):
         "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("管辖区域")
     )
     area_path = PathField(db_index=True, editable=False)
-    active = models.BooleanField("有效", default=True)
+    active = models.BooleanField(_("有效"), default=True)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -107,11 +107,11 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField("用途", max_length=100)
+    name = models.CharField(_("用途"), max_length=100)
     prefix = models.CharField(max_length=8, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField("过期时间", null=True, blank=True)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
 

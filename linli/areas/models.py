@@ -19,22 +19,22 @@ class Area(MP_Node, ChangeLoggedModel):
     ``area_path``, so "everything below this node" is one index range.
     """
 
-    level = models.CharField("层级", max_length=16, choices=AreaLevel.choices)
-    name = models.CharField("名称", max_length=100)
+    level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices)
+    name = models.CharField(_("名称"), max_length=100)
     code = models.CharField(
-        "区划代码",
+        _("区划代码"),
         max_length=12,
         blank=True,
         help_text=_("GB/T 2260 (6 位) / 统计用区划代码 (9 或 12 位)；网格留空"),
     )
-    grid_number = models.PositiveSmallIntegerField("网格序号", null=True, blank=True)
+    grid_number = models.PositiveSmallIntegerField(_("网格序号"), null=True, blank=True)
     grid_code = models.CharField(
-        "网格编码", max_length=32, blank=True, help_text=_("CJ/T 349-2010 或本地编码规则")
+        _("网格编码"), max_length=32, blank=True, help_text=_("CJ/T 349-2010 或本地编码规则")
     )
-    boundary = models.JSONField("边界 (GeoJSON)", null=True, blank=True)
-    centre_lat = models.DecimalField("中心纬度", max_digits=9, decimal_places=6, null=True, blank=True)
-    centre_lng = models.DecimalField("中心经度", max_digits=9, decimal_places=6, null=True, blank=True)
-    active = models.BooleanField("有效", default=True)
+    boundary = models.JSONField(_("边界 (GeoJSON)"), null=True, blank=True)
+    centre_lat = models.DecimalField(_("中心纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    centre_lng = models.DecimalField(_("中心经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    active = models.BooleanField(_("有效"), default=True)
 
     node_order_by = None
     # treebeard's bookkeeping columns change whenever siblings are added; the path is what matters.
@@ -134,12 +134,14 @@ class Building(ScopedRecord):
     BUILDING_TYPES = [("residential", "住宅"), ("mixed", "商住"), ("commercial", "商业"), ("office", "办公"),
                       ("bungalow", "平房"), ("other", "其他")]  # fmt: skip
 
-    name = models.CharField("楼栋", max_length=50, help_text=_("如 3栋"))
-    street_address = models.CharField("门牌地址", max_length=200, blank=True, help_text=_("路/街 + 门牌号"))
-    building_type = models.CharField("类型", max_length=16, choices=BUILDING_TYPES, default="residential")
-    floors = models.PositiveSmallIntegerField("层数", null=True, blank=True)
-    built_year = models.PositiveSmallIntegerField("建成年份", null=True, blank=True)
-    property_company = models.CharField("物业公司", max_length=100, blank=True)
+    name = models.CharField(_("楼栋"), max_length=50, help_text=_("如 3栋"))
+    street_address = models.CharField(
+        _("门牌地址"), max_length=200, blank=True, help_text=_("路/街 + 门牌号")
+    )
+    building_type = models.CharField(_("类型"), max_length=16, choices=BUILDING_TYPES, default="residential")
+    floors = models.PositiveSmallIntegerField(_("层数"), null=True, blank=True)
+    built_year = models.PositiveSmallIntegerField(_("建成年份"), null=True, blank=True)
+    property_company = models.CharField(_("物业公司"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = "楼栋 building"
@@ -156,7 +158,7 @@ class Unit(ScopedRecord):
     building = models.ForeignKey(
         Building, on_delete=models.PROTECT, related_name="units", verbose_name=_("楼栋")
     )
-    name = models.CharField("单元", max_length=20, help_text=_("如 2单元"))
+    name = models.CharField(_("单元"), max_length=20, help_text=_("如 2单元"))
 
     class Meta:
         verbose_name = "单元 unit"
@@ -181,20 +183,20 @@ class House(ScopedRecord):
     )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="houses",
                              verbose_name=_("单元"))  # fmt: skip
-    room = models.CharField("室号", max_length=20, blank=True, help_text=_("如 501"))
-    floor = models.SmallIntegerField("楼层", null=True, blank=True)
-    address = models.CharField("地址", max_length=300, db_index=True, help_text=_("完整地址，自动生成"))
-    room_key = models.CharField("房号检索键", max_length=60, blank=True, db_index=True, editable=False)
-    floor_area = models.DecimalField("建筑面积 m²", max_digits=8, decimal_places=2, null=True, blank=True)
-    use = CodeField("用途", table="house_use", default="10")
+    room = models.CharField(_("室号"), max_length=20, blank=True, help_text=_("如 501"))
+    floor = models.SmallIntegerField(_("楼层"), null=True, blank=True)
+    address = models.CharField(_("地址"), max_length=300, db_index=True, help_text=_("完整地址，自动生成"))
+    room_key = models.CharField(_("房号检索键"), max_length=60, blank=True, db_index=True, editable=False)
+    floor_area = models.DecimalField(_("建筑面积 m²"), max_digits=8, decimal_places=2, null=True, blank=True)
+    use = CodeField(_("用途"), table="house_use", default="10")
     owner = models.ForeignKey(
         "registry.Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_houses",
         verbose_name=_("产权人"),
     )  # fmt: skip
     owner_name = models.CharField(
-        "产权人姓名", max_length=100, blank=True, help_text=_("产权人不在本系统登记时填写")
+        _("产权人姓名"), max_length=100, blank=True, help_text=_("产权人不在本系统登记时填写")
     )
-    note = models.TextField("备注", blank=True)
+    note = models.TextField(_("备注"), blank=True)
 
     class Meta:
         verbose_name = "房屋 house"

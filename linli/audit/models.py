@@ -36,7 +36,7 @@ class AuditEvent(ChainedModel):
 
     chain_exclude = ("user",)
 
-    time = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    time = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -45,13 +45,13 @@ class AuditEvent(ChainedModel):
         related_name="+",
         verbose_name=_("用户"),
     )
-    username = models.CharField("用户名", max_length=150, blank=True, db_index=True)
-    roles = models.JSONField("角色", default=list, blank=True)
-    area_path = PathField("区域路径", blank=True, db_index=True)
-    ip = models.GenericIPAddressField("IP 地址", null=True, blank=True)
-    request_id = models.UUIDField("请求编号", null=True, blank=True, db_index=True)
-    channel = models.CharField("渠道", max_length=16, choices=Channel.CHOICES, default=Channel.SYSTEM)
-    event = models.CharField("事件", max_length=64)
+    username = models.CharField(_("用户名"), max_length=150, blank=True, db_index=True)
+    roles = models.JSONField(_("角色"), default=list, blank=True)
+    area_path = PathField(_("区域路径"), blank=True, db_index=True)
+    ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    request_id = models.UUIDField(_("请求编号"), null=True, blank=True, db_index=True)
+    channel = models.CharField(_("渠道"), max_length=16, choices=Channel.CHOICES, default=Channel.SYSTEM)
+    event = models.CharField(_("事件"), max_length=64)
     content_type = models.ForeignKey(
         ContentType,
         null=True,
@@ -60,11 +60,11 @@ class AuditEvent(ChainedModel):
         related_name="+",
         verbose_name=_("对象类型"),
     )
-    object_id = models.CharField("对象编号", max_length=64, blank=True)
-    object_repr = models.CharField("对象", max_length=200, blank=True)
-    purpose = models.CharField("事由", max_length=500, blank=True)
-    detail = models.JSONField("详情", default=dict, blank=True)
-    outcome = models.CharField("结果", max_length=8, choices=Outcome.choices, default=Outcome.OK)
+    object_id = models.CharField(_("对象编号"), max_length=64, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    purpose = models.CharField(_("事由"), max_length=500, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    outcome = models.CharField(_("结果"), max_length=8, choices=Outcome.choices, default=Outcome.OK)
 
     class Meta:
         ordering = ["-time", "-id"]

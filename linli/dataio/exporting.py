@@ -85,7 +85,8 @@ class ExportSpec:
 # -- renderers --------------------------------------------------------------------------------
 def code(table: str) -> Callable:
     def render(value, ctx):
-        return lookup.label(table, value) if value else ""
+        # Ledgers keep the standard's Chinese names whatever the exporting user reads.
+        return lookup.label(table, value, localize=False) if value else ""
 
     return render
 

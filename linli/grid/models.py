@@ -40,10 +40,10 @@ class GridAssignment(ScopedRecord):
     user = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="grid_assignments", verbose_name=_("网格员")
     )
-    role = models.CharField("职责", max_length=16, choices=GridRole.choices, default=GridRole.RESPONSIBLE)
-    start_date = models.DateField("起始日期", default=dt.date.today)
-    end_date = models.DateField("结束日期", null=True, blank=True)
-    note = models.CharField("备注", max_length=200, blank=True)
+    role = models.CharField(_("职责"), max_length=16, choices=GridRole.choices, default=GridRole.RESPONSIBLE)
+    start_date = models.DateField(_("起始日期"), default=dt.date.today)
+    end_date = models.DateField(_("结束日期"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -76,9 +76,9 @@ class BuildingContact(ScopedRecord):
                                  verbose_name=_("楼栋"))  # fmt: skip
     person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="building_roles",
                                verbose_name=_("人员"))  # fmt: skip
-    role = models.CharField("职责", max_length=16, choices=ContactRole.choices, default=ContactRole.HEAD)
-    start_date = models.DateField("起始日期", default=dt.date.today)
-    end_date = models.DateField("结束日期", null=True, blank=True)
+    role = models.CharField(_("职责"), max_length=16, choices=ContactRole.choices, default=ContactRole.HEAD)
+    start_date = models.DateField(_("起始日期"), default=dt.date.today)
+    end_date = models.DateField(_("结束日期"), null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -110,12 +110,12 @@ class VisitRule(models.Model):
     """
 
     key = models.SlugField(max_length=48, unique=True)
-    name = models.CharField("名称", max_length=50)
+    name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField("English name", max_length=80, blank=True)
-    group_types = models.JSONField("适用人群", default=list, blank=True)
-    interval_days = models.PositiveIntegerField("走访间隔 (天)")
-    basis = models.CharField("依据", max_length=200, blank=True)
-    active = models.BooleanField("启用", default=True)
+    group_types = models.JSONField(_("适用人群"), default=list, blank=True)
+    interval_days = models.PositiveIntegerField(_("走访间隔 (天)"))
+    basis = models.CharField(_("依据"), max_length=200, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
         ordering = ["interval_days", "key"]
@@ -137,21 +137,23 @@ class Visit(ScopedRecord):
 
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="visits",
                                   verbose_name=_("户"))  # fmt: skip
-    visited_on = models.DateField("走访日期", default=dt.date.today, db_index=True)
+    visited_on = models.DateField(_("走访日期"), default=dt.date.today, db_index=True)
     visitor = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="visits", verbose_name=_("走访人")
     )
-    kind = models.CharField("方式", max_length=16, choices=VisitKind.choices, default=VisitKind.DOOR)
-    outcome = models.CharField("结果", max_length=16, choices=VisitOutcome.choices, default=VisitOutcome.MET)
+    kind = models.CharField(_("方式"), max_length=16, choices=VisitKind.choices, default=VisitKind.DOOR)
+    outcome = models.CharField(
+        _("结果"), max_length=16, choices=VisitOutcome.choices, default=VisitOutcome.MET
+    )
     met = models.ManyToManyField(
         "registry.Person", blank=True, related_name="visits_met", verbose_name=_("见到的人")
     )
-    findings = models.TextField("了解情况", max_length=4000, blank=True)
-    follow_up = models.TextField("需跟进事项", max_length=2000, blank=True)
-    follow_up_due = models.DateField("跟进期限", null=True, blank=True)
+    findings = models.TextField(_("了解情况"), max_length=4000, blank=True)
+    follow_up = models.TextField(_("需跟进事项"), max_length=2000, blank=True)
+    follow_up_due = models.DateField(_("跟进期限"), null=True, blank=True)
     event = models.ForeignKey("events.Event", on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="visits", verbose_name=_("上报事件"))  # fmt: skip
-    counts = models.BooleanField("计入走访覆盖", default=True, editable=False)
+    counts = models.BooleanField(_("计入走访覆盖"), default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = VisitQuerySet.as_manager()
@@ -192,10 +194,10 @@ class VisitPhoto(models.Model):
     """A photo taken on a visit (checked by content like event attachments)."""
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="photos")
-    file = models.FileField("文件", upload_to=visit_photo_path, max_length=200)
-    original_name = models.CharField("原文件名", max_length=200)
-    content_type = models.CharField("类型", max_length=40)
-    size = models.PositiveIntegerField("大小 (字节)")
+    file = models.FileField(_("文件"), upload_to=visit_photo_path, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小 (字节)"))
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
@@ -215,14 +217,14 @@ class DiaryEntry(ScopedRecord):
     author = models.ForeignKey(
         USER, on_delete=models.PROTECT, related_name="diary_entries", verbose_name=_("记录人")
     )
-    date = models.DateField("日期", default=dt.date.today)
-    content = models.TextField("工作记录", max_length=4000)
-    concerns = models.TextField("民情民意/发现问题", max_length=4000, blank=True)
-    grade = models.CharField("评定等级", max_length=16, choices=DiaryGrade.choices, blank=True)
-    grade_comment = models.CharField("评语", max_length=500, blank=True)
+    date = models.DateField(_("日期"), default=dt.date.today)
+    content = models.TextField(_("工作记录"), max_length=4000)
+    concerns = models.TextField(_("民情民意/发现问题"), max_length=4000, blank=True)
+    grade = models.CharField(_("评定等级"), max_length=16, choices=DiaryGrade.choices, blank=True)
+    grade_comment = models.CharField(_("评语"), max_length=500, blank=True)
     graded_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                   verbose_name=_("评定人"))  # fmt: skip
-    graded_at = models.DateTimeField("评定时间", null=True, blank=True)
+    graded_at = models.DateTimeField(_("评定时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -251,14 +253,14 @@ class Patrol(ScopedRecord):
     """巡查: a check-in/check-out of a worker walking their grid ("每天巡查一小时")."""
 
     user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="patrols", verbose_name=_("巡查人"))
-    started_at = models.DateTimeField("签到时间", default=timezone.now)
-    ended_at = models.DateTimeField("签退时间", null=True, blank=True)
-    start_lat = models.DecimalField("签到纬度", max_digits=9, decimal_places=6, null=True, blank=True)
-    start_lng = models.DecimalField("签到经度", max_digits=9, decimal_places=6, null=True, blank=True)
-    end_lat = models.DecimalField("签退纬度", max_digits=9, decimal_places=6, null=True, blank=True)
-    end_lng = models.DecimalField("签退经度", max_digits=9, decimal_places=6, null=True, blank=True)
-    route = models.CharField("巡查路线", max_length=300, blank=True)
-    findings = models.TextField("发现情况", max_length=4000, blank=True)
+    started_at = models.DateTimeField(_("签到时间"), default=timezone.now)
+    ended_at = models.DateTimeField(_("签退时间"), null=True, blank=True)
+    start_lat = models.DecimalField(_("签到纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    start_lng = models.DecimalField(_("签到经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    end_lat = models.DecimalField(_("签退纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    end_lng = models.DecimalField(_("签退经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    route = models.CharField(_("巡查路线"), max_length=300, blank=True)
+    findings = models.TextField(_("发现情况"), max_length=4000, blank=True)
     events = models.ManyToManyField(
         "events.Event", blank=True, related_name="patrols", verbose_name=_("上报事件")
     )
@@ -290,14 +292,14 @@ class DutyShift(ScopedRecord):
 
     user = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="duty_shifts",
                              verbose_name=_("值班人员"))  # fmt: skip
-    volunteer_name = models.CharField("值班人 (非系统用户)", max_length=50, blank=True,
+    volunteer_name = models.CharField(_("值班人 (非系统用户)"), max_length=50, blank=True,
                                       help_text=_("居民骨干、志愿者等没有账号的值班人"))  # fmt: skip
-    kind = models.CharField("班次", max_length=16, choices=DutyKind.choices, default=DutyKind.DUTY)
-    starts_at = models.DateTimeField("开始时间")
-    ends_at = models.DateTimeField("结束时间")
-    place = models.CharField("地点", max_length=100, default="邻里值班室")
-    duty_phone = models.CharField("值班电话", max_length=20, blank=True)
-    note = models.CharField("备注", max_length=200, blank=True)
+    kind = models.CharField(_("班次"), max_length=16, choices=DutyKind.choices, default=DutyKind.DUTY)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    place = models.CharField(_("地点"), max_length=100, default="邻里值班室")
+    duty_phone = models.CharField(_("值班电话"), max_length=20, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = "值班 duty shift"
