@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext
 from django.views import generic
 
-from . import permissions
+from . import areafocus, permissions
 from .context import Channel, acting
 
 
@@ -107,9 +107,11 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
         queryset = super().get_queryset()
         if self.filterset_class is None:
             return queryset
-        self.filterset = self.filterset_class(
-            self.request.GET or None, queryset=queryset, request=self.request
+        # The area chosen in the area-tree panel is remembered for the session (web.areafocus).
+        self.query = (
+            areafocus.apply(self.request) if "area" in self.filterset_class.base_filters else self.request.GET
         )
+        self.filterset = self.filterset_class(self.query or None, queryset=queryset, request=self.request)
         limit_choices(self.filterset.form, self.request.user)
         for field in self.filterset.form.fields.values():
             is_select = getattr(field.widget, "input_type", "") == "select"
@@ -123,7 +125,7 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter"] = getattr(self, "filterset", None)
-        query = self.request.GET.copy()
+        query = getattr(self, "query", self.request.GET).copy()
         query.pop("page", None)
         context["query_string"] = query.urlencode()
         return context

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from linli.areas.models import Area
-from linli.core import permissions
+from linli.core import areafocus, permissions
 from linli.core.views import policy
 
 from . import access, metrics, workflow
@@ -122,7 +122,8 @@ def filter_events(queryset, data: dict, now=None):
 def event_list(request):
     access.require(request.user, "view")
     queryset = access.visible_events(request.user)
-    form = FilterForm(request.GET or None)
+    query = areafocus.apply(request)  # the area chosen in the area-tree panel, remembered
+    form = FilterForm(query or None)
     form.fields["area"].queryset = permissions.restrict(
         Area.objects.all(), request.user, "view", field="path"
     )
@@ -132,7 +133,6 @@ def event_list(request):
     now = timezone.now()
     for event in page:
         event.card_now = event.card(now)
-    query = request.GET.copy()
     query.pop("page", None)
     return render(request, "events/event_list.html", {
         "page_obj": page, "filter_form": form, "query_string": query.urlencode(),
