@@ -114,7 +114,7 @@ def user_create(request):
     form = UserCreateForm(request.POST or None)
     grant = GrantForm(request.POST or None, admin=request.user, prefix="grant")
     if not district:
-        grant.fields["role"].help_text = "非区级管理员新建用户时须同时分配角色"
+        grant.fields["role"].help_text = gettext("非区级管理员新建用户时须同时分配角色")
     else:
         grant.fields["role"].required = grant.fields["area"].required = False
     if request.method == "POST" and form.is_valid() and grant.is_valid():

@@ -131,8 +131,8 @@ def validate_polygon(geojson) -> None:
 class Building(ScopedRecord):
     """A building (楼栋) in a grid."""
 
-    BUILDING_TYPES = [("residential", "住宅"), ("mixed", "商住"), ("commercial", "商业"), ("office", "办公"),
-                      ("bungalow", "平房"), ("other", "其他")]  # fmt: skip
+    BUILDING_TYPES = [("residential", _("住宅")), ("mixed", _("商住")), ("commercial", _("商业")), ("office", _("办公")),
+                      ("bungalow", _("平房")), ("other", _("其他"))]  # fmt: skip
 
     name = models.CharField(_("楼栋"), max_length=50, help_text=_("如 3栋"))
     street_address = models.CharField(

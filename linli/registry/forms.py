@@ -67,15 +67,15 @@ class PersonForm(CodeChoicesMixin, forms.ModelForm):
         self.fields["area"].queryset = Area.objects.filter(level="grid")
         self.fields["area"].label_from_instance = GridLabels()
         self.fields["house"].queryset = House.objects.all()
-        self.fields["area"].label = "所属网格"
+        self.fields["area"].label = _("所属网格")
         if self.instance.pk:
             for name in SECRET_FIELDS:
                 self.initial[name] = ""
                 masked = getattr(self.instance, f"{name}_masked")
                 if masked:
-                    self.fields[name].widget.attrs["placeholder"] = (
-                        f"{masked}（留空则不变 leave empty to keep）"
-                    )
+                    self.fields[name].widget.attrs["placeholder"] = _("%(masked)s（留空则不变）") % {
+                        "masked": masked
+                    }
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
