@@ -13,6 +13,14 @@ from .test_browser_registry import DESKTOP, PASSWORD, PHONE, shot
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def fresh_counts():
+    """Node counts are cached for a minute; every test starts from its own database."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def community(area_tree):
     grids = area_tree["grids"]
