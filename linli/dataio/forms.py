@@ -10,7 +10,7 @@ from .persons import SPECS
 
 
 class UploadForm(forms.Form):
-    kind = forms.ChoiceField(label=_("导入内容"), choices=[(k, s.title) for k, s in SPECS.items()])
+    kind = forms.ChoiceField(label=_("导入内容"), choices=[(k, _(s.title)) for k, s in SPECS.items()])
     file = forms.FileField(label=_("文件（.xlsx 或 .csv）"), allow_empty_file=True)
     area = forms.ModelChoiceField(
         label=_("导入到"), queryset=Area.objects.none(), required=False, empty_label=_("我的全部管辖范围"),

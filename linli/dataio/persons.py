@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from linli.core import history, permissions
 from linli.core.validators import IdNumberInfo, parse_id_number
@@ -140,7 +140,7 @@ class State:
 
 class PersonHouseholdSpec:
     key = "persons"
-    title = "人员及户（户籍台账）"
+    title = gettext_noop("人员及户（户籍台账）")  # translated where shown; exports keep Chinese
     title_en = "Persons with households"
     file_stem = "人员及户导入模板"
     perm = "registry.import_person"

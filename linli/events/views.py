@@ -13,7 +13,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.areas.models import Area
@@ -274,12 +274,12 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 
 # -- metrics ---------------------------------------------------------------------------------------
 RATE_LABELS = [
-    ("response_rate", "响应率"), ("closure_rate", "结案率"), ("on_time_rate", "按期办结率"),
-    ("rework_rate", "返工率"), ("satisfaction_rate", "满意率"), ("onsite_rate", "到场及时率"),
+    ("response_rate", gettext_lazy("响应率")), ("closure_rate", gettext_lazy("结案率")), ("on_time_rate", gettext_lazy("按期办结率")),
+    ("rework_rate", gettext_lazy("返工率")), ("satisfaction_rate", gettext_lazy("满意率")), ("onsite_rate", gettext_lazy("到场及时率")),
 ]  # fmt: skip
 COUNT_LABELS = [
-    ("reported", "上报"), ("accepted", "立案"), ("rejected", "不予立案"), ("closed", "结案"),
-    ("rated", "评价"), ("overdue_open", "超期未办"), ("shelved", "挂账"),
+    ("reported", gettext_lazy("上报")), ("accepted", gettext_lazy("立案")), ("rejected", gettext_lazy("不予立案")), ("closed", gettext_lazy("结案")),
+    ("rated", gettext_lazy("评价")), ("overdue_open", gettext_lazy("超期未办")), ("shelved", gettext_lazy("挂账")),
 ]  # fmt: skip
 
 

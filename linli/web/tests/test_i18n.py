@@ -160,6 +160,12 @@ def data_strings() -> list[str]:
             if isinstance(f, (models.CharField, models.TextField, models.JSONField))
             and not isinstance(f, EncryptedTextField)
         ]
+        # Defaults (such as a duty shift's place) become stored values: data too.
+        values += [
+            f.default
+            for f in model._meta.concrete_fields
+            if isinstance(f.default, str) and HAN.search(f.default)
+        ]
         if not fields:
             continue
         for row in model._base_manager.values_list(*fields):
@@ -230,6 +236,21 @@ def test_main_pages_render_in_english_without_chinese_chrome(client, registry):
         reverse("grid:coverage"),
         reverse("areas:tree"),
         reverse("areas:tree_node", args=[registry["community"].pk]),
+        reverse("registry:duplicates"),
+        reverse("registry:household_split", args=[household.pk]),
+        reverse("registry:person_move_out", args=[head.pk]),
+        reverse("events:metrics"),
+        reverse("events:notifications"),
+        reverse("grid:assignments"),
+        reverse("grid:diary_list"),
+        reverse("grid:diary_add"),
+        reverse("grid:patrols"),
+        reverse("grid:duty"),
+        reverse("grid:visit_add", args=[household.pk]),
+        reverse("dataio:import"),
+        reverse("dataio:jobs"),
+        reverse("dataio:survey"),
+        reverse("password_change"),
     ]
     data = data_strings()
     leftovers = {}
@@ -242,6 +263,25 @@ def test_main_pages_render_in_english_without_chinese_chrome(client, registry):
             leftovers[url] = sorted(found)
     assert leftovers == {}, leftovers
     assert "Residents" in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_portal_and_administration_pages_in_english(client, registry, area_tree):
+    from linli.core.testing import login_as
+
+    data = data_strings()
+    english(client)
+    for url in (reverse("events:portal_submit"), reverse("events:portal_track")):
+        assert untranslated(client.get(url).content.decode(), data) == set(), url
+    for role, urls in {
+        "admin": [reverse("manage:users")],
+        "auditor": ["/audit/", "/audit/changes/"],
+    }.items():
+        staff = english(login_as(make_user(f"en-{role}", role, area_tree["district"])))
+        for url in urls:
+            response = staff.get(url)
+            assert response.status_code == 200, url
+            assert untranslated(response.content.decode(), data_strings()) == set(), url
 
 
 @pytest.mark.django_db
