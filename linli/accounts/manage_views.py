@@ -196,7 +196,9 @@ def user_active(request, pk):
                 record(
                     events.SESSION_KILLED, obj=target, detail={"sessions": killed, "tokens_revoked": revoked}
                 )
-    messages.success(request, "已启用账号" if enable else "已停用账号，其会话和接口令牌已失效")
+    messages.success(
+        request, gettext("已启用账号") if enable else gettext("已停用账号，其会话和接口令牌已失效")
+    )
     return redirect("manage:user", pk=target.pk)
 
 

@@ -32,8 +32,8 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "用户 user"
-        verbose_name_plural = "用户 users"
+        verbose_name = _("用户 user")
+        verbose_name_plural = _("用户 users")
 
     def __str__(self):
         return self.full_name or self.username
@@ -61,8 +61,8 @@ class Role(models.Model):
 
     class Meta:
         ordering = ["key"]
-        verbose_name = "角色 role"
-        verbose_name_plural = "角色 roles"
+        verbose_name = _("角色 role")
+        verbose_name_plural = _("角色 roles")
 
     def __str__(self):
         return self.name
@@ -86,8 +86,8 @@ class RoleAssignment(ChangeLoggedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "角色分配 role assignment"
-        verbose_name_plural = "角色分配 role assignments"
+        verbose_name = _("角色分配 role assignment")
+        verbose_name_plural = _("角色分配 role assignments")
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "area"], name="accounts_assignment_unique"),
         ]
@@ -116,8 +116,8 @@ class ApiToken(models.Model):
     revoked = models.BooleanField(default=False)
 
     class Meta:
-        verbose_name = "接口令牌 API token"
-        verbose_name_plural = "接口令牌 API tokens"
+        verbose_name = _("接口令牌 API token")
+        verbose_name_plural = _("接口令牌 API tokens")
 
     def __str__(self):
         return f"{self.prefix}… ({self.name})"

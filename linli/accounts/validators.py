@@ -27,4 +27,6 @@ class CharacterClassesValidator:
             )
 
     def get_help_text(self):
-        return f"密码须包含小写字母、大写字母、数字、符号中的至少 {self.min_classes} 类。"
+        return gettext("密码须包含小写字母、大写字母、数字、符号中的至少 %(min_classes)s 类。") % {
+            "min_classes": self.min_classes
+        }

@@ -41,8 +41,8 @@ class Area(MP_Node, ChangeLoggedModel):
     history_exclude = ("depth", "numchild")
 
     class Meta:
-        verbose_name = "区域 area"
-        verbose_name_plural = "区域 areas"
+        verbose_name = _("区域 area")
+        verbose_name_plural = _("区域 areas")
         constraints = [
             models.UniqueConstraint(
                 fields=["code"], condition=~models.Q(code=""), name="areas_area_code_unique"
@@ -85,17 +85,29 @@ class Area(MP_Node, ChangeLoggedModel):
         )
         if parent is not None and CHILD_LEVEL.get(parent.level) != self.level:
             raise ValidationError(
-                {"level": f"{parent.get_level_display()}下应为{CHILD_LEVEL.get(parent.level, '—')}层级"}
+                {
+                    "level": gettext("%(parent_level)s下应为%(child_level)s层级")
+                    % {
+                        "parent_level": parent.get_level_display(),
+                        "child_level": CHILD_LEVEL.get(parent.level, "—"),
+                    }
+                }
             )
         length = CODE_LENGTH.get(self.level)
         if length and self.code:
             if len(self.code) != length or not self.code.isdigit():
                 raise ValidationError(
-                    {"code": f"{self.get_level_display()}代码应为 {length} 位数字 (digits)"}
+                    {
+                        "code": gettext("%(level)s代码应为 %(length)s 位数字 (digits)")
+                        % {"level": self.get_level_display(), "length": length}
+                    }
                 )
             if parent is not None and parent.code and not self.code.startswith(parent.code):
                 raise ValidationError(
-                    {"code": f"代码应以上级代码 {parent.code} 开头 (must start with the parent code)"}
+                    {
+                        "code": gettext("代码应以上级代码 %(code)s 开头 (must start with the parent code)")
+                        % {"code": parent.code}
+                    }
                 )
         if self.level == AreaLevel.GRID:
             if parent is not None and self.grid_number and not self.grid_code and parent.code:
@@ -113,7 +125,7 @@ def validate_polygon(geojson) -> None:
     """A GeoJSON Polygon or MultiPolygon with closed rings of [lng, lat] pairs."""
     kind = geojson.get("type") if isinstance(geojson, dict) else None
     if kind not in {"Polygon", "MultiPolygon"}:
-        raise ValidationError({"boundary": "边界应为 GeoJSON Polygon 或 MultiPolygon"})
+        raise ValidationError({"boundary": gettext("边界应为 GeoJSON Polygon 或 MultiPolygon")})
     polygons = geojson.get("coordinates") or []
     if kind == "Polygon":
         polygons = [polygons]
@@ -121,11 +133,13 @@ def validate_polygon(geojson) -> None:
         for ring in polygon:
             if len(ring) < 4 or ring[0] != ring[-1]:
                 raise ValidationError(
-                    {"boundary": "边界的每个环至少 4 个点且首尾相同 (rings must be closed)"}
+                    {"boundary": gettext("边界的每个环至少 4 个点且首尾相同 (rings must be closed)")}
                 )
             for point in ring:
                 if len(point) < 2 or not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
-                    raise ValidationError({"boundary": f"坐标 {point} 超出经纬度范围"})
+                    raise ValidationError(
+                        {"boundary": gettext("坐标 %(point)s 超出经纬度范围") % {"point": point}}
+                    )
 
 
 class Building(ScopedRecord):
@@ -144,8 +158,8 @@ class Building(ScopedRecord):
     property_company = models.CharField(_("物业公司"), max_length=100, blank=True)
 
     class Meta:
-        verbose_name = "楼栋 building"
-        verbose_name_plural = "楼栋 buildings"
+        verbose_name = _("楼栋 building")
+        verbose_name_plural = _("楼栋 buildings")
         ordering = ["area_path", "name"]
 
     def __str__(self):
@@ -161,8 +175,8 @@ class Unit(ScopedRecord):
     name = models.CharField(_("单元"), max_length=20, help_text=_("如 2单元"))
 
     class Meta:
-        verbose_name = "单元 unit"
-        verbose_name_plural = "单元 units"
+        verbose_name = _("单元 unit")
+        verbose_name_plural = _("单元 units")
         ordering = ["building", "name"]
         constraints = [models.UniqueConstraint(fields=["building", "name"], name="areas_unit_unique_name")]
 
@@ -199,8 +213,8 @@ class House(ScopedRecord):
     note = models.TextField(_("备注"), blank=True)
 
     class Meta:
-        verbose_name = "房屋 house"
-        verbose_name_plural = "房屋 houses"
+        verbose_name = _("房屋 house")
+        verbose_name_plural = _("房屋 houses")
         ordering = ["area_path", "address"]
 
     def __str__(self):

@@ -73,8 +73,8 @@ class AuditEvent(ChainedModel):
             models.Index(fields=["content_type", "object_id"], name="audit_event_object"),
             unsealed_index("audit_event_unsealed"),
         ]
-        verbose_name = "审计记录 audit event"
-        verbose_name_plural = "审计记录 audit events"
+        verbose_name = _("审计记录 audit event")
+        verbose_name_plural = _("审计记录 audit events")
 
     def __str__(self):
         return f"{self.event_label} {self.username or '-'} @ {self.time:%Y-%m-%d %H:%M:%S}"

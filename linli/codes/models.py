@@ -15,8 +15,8 @@ class CodeTable(models.Model):
 
     class Meta:
         ordering = ["key"]
-        verbose_name = "代码表 code table"
-        verbose_name_plural = "代码表 code tables"
+        verbose_name = _("代码表 code table")
+        verbose_name_plural = _("代码表 code tables")
 
     def __str__(self):
         return f"{self.name} ({self.standard or self.key})"
@@ -36,8 +36,8 @@ class Code(models.Model):
     class Meta:
         ordering = ["table", "sort", "code"]
         constraints = [models.UniqueConstraint(fields=["table", "code"], name="codes_code_unique_per_table")]
-        verbose_name = "代码 code"
-        verbose_name_plural = "代码 codes"
+        verbose_name = _("代码 code")
+        verbose_name_plural = _("代码 codes")
 
     def __str__(self):
         return f"{self.code} {self.name}"

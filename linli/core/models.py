@@ -58,8 +58,8 @@ class ObjectChange(ChainedModel):
             models.Index(fields=["content_type", "object_id", "time"], name="core_change_object_time"),
             unsealed_index("core_change_unsealed"),
         ]
-        verbose_name = "变更记录 change"
-        verbose_name_plural = "变更记录 changes"
+        verbose_name = _("变更记录 change")
+        verbose_name_plural = _("变更记录 changes")
 
     def __str__(self):
         return f"{self.get_action_display()} {self.object_repr} @ {self.time:%Y-%m-%d %H:%M}"

@@ -97,8 +97,8 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "导入任务 import job"
-        verbose_name_plural = "导入任务 import jobs"
+        verbose_name = _("导入任务 import job")
+        verbose_name_plural = _("导入任务 import jobs")
 
     def __str__(self):
         return f"{self.original_name} ({self.get_status_display()})"

@@ -122,7 +122,7 @@ class EventViewSet(ScopedModelViewSet):
             kwargs.update(to_area=data.get("to_area"), to_department=data.get("to_department"))
         elif act == A.REQUEST_EXTENSION:
             if not data.get("until"):
-                raise ValidationError({"until": "请填写延期至的时间 (the new deadline is required)"})
+                raise ValidationError({"until": gettext("请填写延期至的时间 (the new deadline is required)")})
             kwargs["until"] = data["until"]
         elif act == A.APPROVE_EXTENSION and data.get("until"):
             kwargs["until"] = data["until"]

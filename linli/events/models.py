@@ -79,8 +79,8 @@ class EventCategory(ChangeLoggedModel):
     active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
-        verbose_name = "事件类别 event category"
-        verbose_name_plural = "事件类别 event categories"
+        verbose_name = _("事件类别 event category")
+        verbose_name_plural = _("事件类别 event categories")
         ordering = ["sort_order", "code"]
 
     def __str__(self):
@@ -110,8 +110,8 @@ class Department(ScopedRecord):
     active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
-        verbose_name = "职能部门 department"
-        verbose_name_plural = "职能部门 departments"
+        verbose_name = _("职能部门 department")
+        verbose_name_plural = _("职能部门 departments")
         ordering = ["area_path", "code"]
 
     def __str__(self):
@@ -125,7 +125,7 @@ class EventSequence(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = "事件编号序列 event number sequence"
+        verbose_name = _("事件编号序列 event number sequence")
 
     def __str__(self):
         return f"{self.day:%Y%m%d} → {self.last}"
@@ -289,8 +289,8 @@ class Event(ScopedRecord):
     objects = EventQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "事件 event"
-        verbose_name_plural = "事件 events"
+        verbose_name = _("事件 event")
+        verbose_name_plural = _("事件 events")
         ordering = ["-reported_at", "-id"]
         indexes = [
             models.Index(fields=["status", "area_path"], name="events_event_status_area"),
@@ -421,8 +421,8 @@ class EventStep(models.Model):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "办理记录 event step"
-        verbose_name_plural = "办理记录 event steps"
+        verbose_name = _("办理记录 event step")
+        verbose_name_plural = _("办理记录 event steps")
         ordering = ["time", "id"]
         indexes = [models.Index(fields=["event", "time"], name="events_step_event_time")]
 
@@ -464,8 +464,8 @@ class Attachment(models.Model):
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "附件 attachment"
-        verbose_name_plural = "附件 attachments"
+        verbose_name = _("附件 attachment")
+        verbose_name_plural = _("附件 attachments")
         ordering = ["uploaded_at", "id"]
 
     def __str__(self):
@@ -500,8 +500,8 @@ class ShelvedCase(models.Model):
     resume_note = models.TextField(_("解除说明"), blank=True)
 
     class Meta:
-        verbose_name = "挂账 shelved case"
-        verbose_name_plural = "挂账台账 shelved cases"
+        verbose_name = _("挂账 shelved case")
+        verbose_name_plural = _("挂账台账 shelved cases")
         ordering = ["review_date", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -537,8 +537,8 @@ class Notification(models.Model):
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "通知 notification"
-        verbose_name_plural = "通知 notifications"
+        verbose_name = _("通知 notification")
+        verbose_name_plural = _("通知 notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at"], name="events_notification_unread")]
 
@@ -562,8 +562,8 @@ class WorkCalendarDay(ChangeLoggedModel):
     name = models.CharField(_("名称"), max_length=50, blank=True)
 
     class Meta:
-        verbose_name = "节假日/调休 calendar day"
-        verbose_name_plural = "节假日/调休 calendar days"
+        verbose_name = _("节假日/调休 calendar day")
+        verbose_name_plural = _("节假日/调休 calendar days")
         ordering = ["date"]
 
     def __str__(self):

@@ -25,7 +25,7 @@ def _grid_only(area) -> None:
     from linli.areas.choices import AreaLevel
 
     if area is not None and area.level != AreaLevel.GRID:
-        raise ValidationError({"area": "只能选择网格 (choose a grid)"})
+        raise ValidationError({"area": gettext("只能选择网格 (choose a grid)")})
 
 
 class AssignmentQuerySet(ScopedRecordQuerySet):
@@ -48,8 +48,8 @@ class GridAssignment(ScopedRecord):
     objects = AssignmentQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "网格分工 grid assignment"
-        verbose_name_plural = "网格分工 grid assignments"
+        verbose_name = _("网格分工 grid assignment")
+        verbose_name_plural = _("网格分工 grid assignments")
         constraints = [
             models.UniqueConstraint(
                 fields=["area"], condition=Q(end_date__isnull=True, role=GridRole.RESPONSIBLE),
@@ -66,7 +66,7 @@ class GridAssignment(ScopedRecord):
     def clean(self):
         _grid_only(self.area if self.area_id else None)
         if self.end_date and self.end_date < self.start_date:
-            raise ValidationError({"end_date": "结束日期不能早于起始日期 (ends before it starts)"})
+            raise ValidationError({"end_date": gettext("结束日期不能早于起始日期 (ends before it starts)")})
 
 
 class BuildingContact(ScopedRecord):
@@ -83,8 +83,8 @@ class BuildingContact(ScopedRecord):
     objects = AssignmentQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "楼栋长/信息员 building contact"
-        verbose_name_plural = "楼栋长/信息员 building contacts"
+        verbose_name = _("楼栋长/信息员 building contact")
+        verbose_name_plural = _("楼栋长/信息员 building contacts")
         constraints = [
             models.UniqueConstraint(
                 fields=["building", "person", "role"], condition=Q(end_date__isnull=True),
@@ -119,8 +119,8 @@ class VisitRule(models.Model):
 
     class Meta:
         ordering = ["interval_days", "key"]
-        verbose_name = "走访频次规则 visit rule"
-        verbose_name_plural = "走访频次规则 visit rules"
+        verbose_name = _("走访频次规则 visit rule")
+        verbose_name_plural = _("走访频次规则 visit rules")
 
     def __str__(self):
         return f"{self.name}: 每 {self.interval_days} 天"
@@ -159,8 +159,8 @@ class Visit(ScopedRecord):
     objects = VisitQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "入户走访 visit"
-        verbose_name_plural = "入户走访 visits"
+        verbose_name = _("入户走访 visit")
+        verbose_name_plural = _("入户走访 visits")
         indexes = [models.Index(fields=["household", "visited_on"], name="grid_visit_household_day")]
 
     def __str__(self):
@@ -178,9 +178,13 @@ class Visit(ScopedRecord):
 
     def clean(self):
         if self.visited_on and self.visited_on > timezone.localdate():
-            raise ValidationError({"visited_on": "走访日期不能晚于今天 (the visit date is in the future)"})
+            raise ValidationError(
+                {"visited_on": gettext("走访日期不能晚于今天 (the visit date is in the future)")}
+            )
         if self.follow_up_due and not self.follow_up.strip():
-            raise ValidationError({"follow_up": "设置了跟进期限，请写明跟进事项 (describe the follow-up)"})
+            raise ValidationError(
+                {"follow_up": gettext("设置了跟进期限，请写明跟进事项 (describe the follow-up)")}
+            )
 
 
 def visit_photo_path(instance, filename):
@@ -204,8 +208,8 @@ class VisitPhoto(models.Model):
 
     class Meta:
         ordering = ["uploaded_at", "id"]
-        verbose_name = "走访照片 visit photo"
-        verbose_name_plural = "走访照片 visit photos"
+        verbose_name = _("走访照片 visit photo")
+        verbose_name_plural = _("走访照片 visit photos")
 
     def __str__(self):
         return self.original_name
@@ -228,8 +232,8 @@ class DiaryEntry(ScopedRecord):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "民情日记 diary entry"
-        verbose_name_plural = "民情日记 diary entries"
+        verbose_name = _("民情日记 diary entry")
+        verbose_name_plural = _("民情日记 diary entries")
         ordering = ["-date", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["author", "area", "date"], name="grid_diary_one_a_day")
@@ -241,7 +245,7 @@ class DiaryEntry(ScopedRecord):
     def clean(self):
         _grid_only(self.area if self.area_id else None)
         if self.date and self.date > timezone.localdate():
-            raise ValidationError({"date": "日记日期不能晚于今天 (the date is in the future)"})
+            raise ValidationError({"date": gettext("日记日期不能晚于今天 (the date is in the future)")})
 
 
 class PatrolQuerySet(ScopedRecordQuerySet):
@@ -268,8 +272,8 @@ class Patrol(ScopedRecord):
     objects = PatrolQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "巡查 patrol"
-        verbose_name_plural = "巡查 patrols"
+        verbose_name = _("巡查 patrol")
+        verbose_name_plural = _("巡查 patrols")
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["user"], condition=Q(ended_at__isnull=True), name="grid_one_open_patrol"),
@@ -302,8 +306,8 @@ class DutyShift(ScopedRecord):
     note = models.CharField(_("备注"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "值班 duty shift"
-        verbose_name_plural = "值班 duty shifts"
+        verbose_name = _("值班 duty shift")
+        verbose_name_plural = _("值班 duty shifts")
         ordering = ["starts_at", "id"]
         indexes = [models.Index(fields=["area_path", "starts_at"], name="grid_duty_area_start")]
         constraints = [

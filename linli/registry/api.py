@@ -102,7 +102,9 @@ class PersonViewSet(VersionedUpdateMixin, ScopedModelViewSet):
                 .first()
             )
             if new_head is None:
-                raise ValidationError({"new_head": "新户主不存在或不在您的范围内 (unknown new head)"})
+                raise ValidationError(
+                    {"new_head": gettext("新户主不存在或不在您的范围内 (unknown new head)")}
+                )
         kwargs = {"date": values["date"], "new_head": new_head, "note": values["note"]}
         if with_place:
             kwargs["place"] = values["place"]

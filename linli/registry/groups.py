@@ -82,7 +82,10 @@ def validate_detail(group_type, detail: dict | None) -> dict:
     unknown = sorted(set(detail) - known)
     if unknown:
         raise ValidationError(
-            {"detail": f"“{group_type.name}”没有这些明细字段 (unknown fields): {', '.join(unknown)}"}
+            {
+                "detail": gettext("“%(name)s”没有这些明细字段 (unknown fields): %(join)s")
+                % {"name": group_type.name, "join": ", ".join(unknown)}
+            }
         )
     cleaned, errors = {}, []
     for spec in schema:

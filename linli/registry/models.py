@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.crypto import keyring
@@ -155,8 +156,8 @@ class Person(ScopedRecord):
     objects = PersonQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "人员 person"
-        verbose_name_plural = "人员 persons"
+        verbose_name = _("人员 person")
+        verbose_name_plural = _("人员 persons")
         ordering = ["area_path", "pinyin"]
         constraints = [
             # One person, one record: an ID number may belong to one live record only.
@@ -262,8 +263,8 @@ class Tag(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "标签 tag"
-        verbose_name_plural = "标签 tags"
+        verbose_name = _("标签 tag")
+        verbose_name_plural = _("标签 tags")
 
     def __str__(self):
         return self.name
@@ -302,8 +303,8 @@ class Household(ScopedRecord):
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "户 household"
-        verbose_name_plural = "户 households"
+        verbose_name = _("户 household")
+        verbose_name_plural = _("户 households")
         ordering = ["area_path", "number"]
 
     def __str__(self):
@@ -346,8 +347,8 @@ class Membership(ChangeLoggedModel):
     end_reason = models.CharField(_("终止原因"), max_length=16, choices=LifeEventKind.choices, blank=True)
 
     class Meta:
-        verbose_name = "户成员 membership"
-        verbose_name_plural = "户成员 memberships"
+        verbose_name = _("户成员 membership")
+        verbose_name_plural = _("户成员 memberships")
         constraints = [
             models.UniqueConstraint(
                 fields=["person"], condition=Q(end_date__isnull=True), name="registry_membership_one_current"
@@ -390,8 +391,8 @@ class GroupType(models.Model):
 
     class Meta:
         ordering = ["sort", "key"]
-        verbose_name = "人群类别 group type"
-        verbose_name_plural = "人群类别 group types"
+        verbose_name = _("人群类别 group type")
+        verbose_name_plural = _("人群类别 group types")
 
     def __str__(self):
         return self.name
@@ -416,8 +417,8 @@ class GroupMembership(ScopedRecord):
     note = models.TextField(_("备注"), blank=True)
 
     class Meta:
-        verbose_name = "人群登记 group membership"
-        verbose_name_plural = "人群登记 group memberships"
+        verbose_name = _("人群登记 group membership")
+        verbose_name_plural = _("人群登记 group memberships")
         indexes = [models.Index(fields=["group_type", "area_path"], name="registry_groupm_type_path")]
 
     def __str__(self):
@@ -428,10 +429,13 @@ class GroupMembership(ScopedRecord):
 
         if self.group_type_id and self.group_type.is_derived:
             raise ValidationError(
-                {"group_type": f"“{self.group_type.name}”按出生日期自动计算，不能手工登记 (derived from age)"}
+                {
+                    "group_type": gettext("“%(name)s”按出生日期自动计算，不能手工登记 (derived from age)")
+                    % {"name": self.group_type.name}
+                }
             )
         if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValidationError({"end_date": "结束日期不能早于开始日期 (end before start)"})
+            raise ValidationError({"end_date": gettext("结束日期不能早于开始日期 (end before start)")})
         if self.group_type_id:
             self.detail = validate_detail(self.group_type, self.detail)
 
@@ -460,8 +464,8 @@ class Tenancy(ScopedRecord):
     contract_number = models.CharField(_("合同编号"), max_length=50, blank=True)
 
     class Meta:
-        verbose_name = "租住 tenancy"
-        verbose_name_plural = "租住 tenancies"
+        verbose_name = _("租住 tenancy")
+        verbose_name_plural = _("租住 tenancies")
 
     def __str__(self):
         return f"{self.tenant} @ {self.house}"
@@ -504,8 +508,8 @@ class LifeEvent(models.Model):
 
     class Meta:
         ordering = ["-date", "-id"]
-        verbose_name = "人口变动 life event"
-        verbose_name_plural = "人口变动 life events"
+        verbose_name = _("人口变动 life event")
+        verbose_name_plural = _("人口变动 life events")
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.date}"

@@ -23,9 +23,13 @@ class CookieLocaleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        language = chosen_language(request)
-        translation.activate(language)
+        previous = translation.get_language()
+        translation.activate(chosen_language(request))
         request.LANGUAGE_CODE = translation.get_language()
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            # The thread serves the next request (or test) in the default language again.
+            translation.activate(previous)
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response

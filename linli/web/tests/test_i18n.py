@@ -307,3 +307,11 @@ def test_a_form_error_appears_in_english(client, registry):
     client.cookies.pop(settings.LANGUAGE_COOKIE_NAME)
     html = client.post(reverse("registry:person_edit", args=[person.pk]), data).content.decode()
     assert "电话号码格式不正确" in html
+
+
+@pytest.mark.django_db
+def test_an_english_request_leaves_the_thread_in_chinese(client):
+    from django.utils import translation
+
+    english(client).get(reverse("login"))
+    assert translation.get_language() == settings.LANGUAGE_CODE  # later work in this thread: Chinese
