@@ -73,7 +73,7 @@ class UserCreateForm(_Styled, forms.ModelForm, PasswordFields):
     class Meta:
         model = User
         fields = ["username", "full_name", "phone"]
-        labels = {"username": "用户名"}
+        labels = {"username": _("用户名")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

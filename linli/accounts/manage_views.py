@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.audit import events, record
@@ -223,7 +223,7 @@ def user_password(request, pk):
     )
 
 
-SELF_GRANT = "不能给自己授予或撤销角色，请由其他管理员办理 (nobody changes their own roles)"
+SELF_GRANT = gettext_lazy("不能给自己授予或撤销角色，请由其他管理员办理 (nobody changes their own roles)")
 
 
 def _is_self(request, target) -> bool:

@@ -46,7 +46,9 @@ def import_start(request):
         if length > conf.max_upload_bytes() + 64 * 1024:
             limit = conf.max_upload_bytes() // conf.MB
             return HttpResponse(
-                f"文件超过 {limit} MB 上限，请拆分后导入 (the upload exceeds {limit} MB)", status=413
+                gettext("文件超过 %(limit)s MB 上限，请拆分后导入 (the upload exceeds %(limit)s MB)")
+                % {"limit": limit},
+                status=413,
             )
     return _import_start(request)
 
