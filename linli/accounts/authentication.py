@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import authentication, exceptions
 
 from .models import ApiToken
@@ -17,9 +18,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         try:
             token = ApiToken.objects.select_related("user").get(key_hash=ApiToken.hash_key(key))
         except ApiToken.DoesNotExist:
-            raise exceptions.AuthenticationFailed("令牌无效 (invalid token)") from None
+            raise exceptions.AuthenticationFailed(gettext("令牌无效 (invalid token)")) from None
         if not token.usable or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("令牌已失效 (token revoked, expired or user disabled)")
+            raise exceptions.AuthenticationFailed(
+                gettext("令牌已失效 (token revoked, expired or user disabled)")
+            )
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return token.user, token
 

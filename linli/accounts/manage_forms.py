@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.areas.models import Area
 from linli.core import permissions
@@ -12,12 +14,14 @@ from .models import Role, User
 
 class UserFilterForm(forms.Form):
     q = forms.CharField(
-        label="搜索", required=False, widget=forms.TextInput(attrs={"placeholder": "用户名/姓名/手机号"})
+        label=_("搜索"),
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("用户名/姓名/手机号")}),
     )
-    role = forms.ModelChoiceField(label="角色", queryset=Role.objects.filter(active=True), required=False)
-    area = forms.ModelChoiceField(label="区域", queryset=Area.objects.none(), required=False)
+    role = forms.ModelChoiceField(label=_("角色"), queryset=Role.objects.filter(active=True), required=False)
+    area = forms.ModelChoiceField(label=_("区域"), queryset=Area.objects.none(), required=False)
     active = forms.ChoiceField(
-        label="状态", required=False, choices=[("", "全部"), ("1", "启用"), ("0", "停用")]
+        label=_("状态"), required=False, choices=[("", _("全部")), ("1", _("启用")), ("0", _("停用"))]
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -42,14 +46,18 @@ class _Styled:
 
 
 class PasswordFields(forms.Form):
-    password1 = forms.CharField(label="初始密码", strip=False, widget=forms.PasswordInput(render_value=False))
-    password2 = forms.CharField(label="确认密码", strip=False, widget=forms.PasswordInput(render_value=False))
+    password1 = forms.CharField(
+        label=_("初始密码"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+    password2 = forms.CharField(
+        label=_("确认密码"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
 
     def clean(self):
         cleaned = super().clean()
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("password2", "两次输入的密码不一致 (passwords differ)")
+            self.add_error("password2", gettext("两次输入的密码不一致 (passwords differ)"))
         elif p1:
             try:
                 password_validation.validate_password(p1, self.password_user())
@@ -65,7 +73,7 @@ class UserCreateForm(_Styled, forms.ModelForm, PasswordFields):
     class Meta:
         model = User
         fields = ["username", "full_name", "phone"]
-        labels = {"username": "用户名"}
+        labels = {"username": _("用户名")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,7 +105,9 @@ class UserEditForm(_Styled, forms.ModelForm):
 
 
 class PasswordResetForm(_Styled, PasswordFields):
-    password1 = forms.CharField(label="新密码", strip=False, widget=forms.PasswordInput(render_value=False))
+    password1 = forms.CharField(
+        label=_("新密码"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
 
     def __init__(self, *args, instance, **kwargs):
         self.instance = instance
@@ -106,8 +116,8 @@ class PasswordResetForm(_Styled, PasswordFields):
 
 
 class GrantForm(_Styled, forms.Form):
-    role = forms.ModelChoiceField(label="角色", queryset=Role.objects.filter(active=True))
-    area = forms.ModelChoiceField(label="管辖区域", queryset=Area.objects.none())
+    role = forms.ModelChoiceField(label=_("角色"), queryset=Role.objects.filter(active=True))
+    area = forms.ModelChoiceField(label=_("管辖区域"), queryset=Area.objects.none())
 
     def __init__(self, *args, admin, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,9 +135,9 @@ def areas_within(admin, perm: str):
 
 
 class TokenForm(_Styled, forms.Form):
-    name = forms.CharField(label="用途", max_length=100)
+    name = forms.CharField(label=_("用途"), max_length=100)
     expires_at = forms.DateTimeField(
-        label="过期时间", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label=_("过期时间"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
     def __init__(self, *args, **kwargs):

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.audit import events, record
@@ -113,7 +114,7 @@ def user_create(request):
     form = UserCreateForm(request.POST or None)
     grant = GrantForm(request.POST or None, admin=request.user, prefix="grant")
     if not district:
-        grant.fields["role"].help_text = "非区级管理员新建用户时须同时分配角色"
+        grant.fields["role"].help_text = gettext("非区级管理员新建用户时须同时分配角色")
     else:
         grant.fields["role"].required = grant.fields["area"].required = False
     if request.method == "POST" and form.is_valid() and grant.is_valid():
@@ -129,10 +130,14 @@ def user_create(request):
                     area=grant.cleaned_data["area"],
                     granted_by=request.user,
                 )
-        messages.success(request, f"已创建用户 {user.username}，首次登录须修改密码")
+        messages.success(
+            request, gettext("已创建用户 %(username)s，首次登录须修改密码") % {"username": user.username}
+        )
         return redirect("manage:user", pk=user.pk)
     return render(
-        request, "accounts/manage/user_form.html", {"form": form, "grant": grant, "title": "新建用户"}
+        request,
+        "accounts/manage/user_form.html",
+        {"form": form, "grant": grant, "title": gettext("新建用户")},
     )
 
 
@@ -162,12 +167,12 @@ def user_edit(request, pk):
     form = UserEditForm(request.POST or None, instance=target)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "已保存")
+        messages.success(request, gettext("已保存"))
         return redirect("manage:user", pk=target.pk)
     return render(
         request,
         "accounts/manage/user_form.html",
-        {"form": form, "target": target, "title": f"编辑：{target}"},
+        {"form": form, "target": target, "title": gettext("编辑：%(target)s") % {"target": target}},
     )
 
 
@@ -179,7 +184,7 @@ def user_active(request, pk):
     target = _target(request, pk, "accounts.change_user")
     enable = request.POST.get("active") == "1"
     if target.pk == request.user.pk and not enable:
-        messages.error(request, "不能停用自己的账号")
+        messages.error(request, gettext("不能停用自己的账号"))
         return redirect("manage:user", pk=target.pk)
     with transaction.atomic():
         target.is_active = enable
@@ -191,7 +196,9 @@ def user_active(request, pk):
                 record(
                     events.SESSION_KILLED, obj=target, detail={"sessions": killed, "tokens_revoked": revoked}
                 )
-    messages.success(request, "已启用账号" if enable else "已停用账号，其会话和接口令牌已失效")
+    messages.success(
+        request, gettext("已启用账号") if enable else gettext("已停用账号，其会话和接口令牌已失效")
+    )
     return redirect("manage:user", pk=target.pk)
 
 
@@ -207,16 +214,16 @@ def user_password(request, pk):
             target.password_changed_at = PASSWORD_MUST_CHANGE
             target.save(update_fields=["password", "password_changed_at"])
             record(events.PASSWORD_CHANGED, obj=target, detail={"reset_by_admin": True})
-        messages.success(request, "已重置密码，用户下次登录须修改密码")
+        messages.success(request, gettext("已重置密码，用户下次登录须修改密码"))
         return redirect("manage:user", pk=target.pk)
     return render(
         request,
         "accounts/manage/user_form.html",
-        {"form": form, "target": target, "title": f"重置密码：{target}"},
+        {"form": form, "target": target, "title": gettext("重置密码：%(target)s") % {"target": target}},
     )
 
 
-SELF_GRANT = "不能给自己授予或撤销角色，请由其他管理员办理 (nobody changes their own roles)"
+SELF_GRANT = gettext_lazy("不能给自己授予或撤销角色，请由其他管理员办理 (nobody changes their own roles)")
 
 
 def _is_self(request, target) -> bool:
@@ -250,7 +257,7 @@ def role_grant(request, pk):
             assignment.active = True
             assignment.granted_by = request.user
             assignment.save()
-    messages.success(request, f"已授予 {role} @ {area}")
+    messages.success(request, gettext("已授予 %(role)s @ %(area)s") % {"role": role, "area": area})
     return redirect("manage:user", pk=target.pk)
 
 
@@ -263,7 +270,7 @@ def role_revoke(request, pk):
         return redirect("manage:user", pk=target.pk)
     paths = permissions.scope_paths(request.user, "accounts.change_roleassignment")
     if not paths:
-        raise PermissionDenied("没有权限 (permission denied)")
+        raise PermissionDenied(gettext("没有权限 (permission denied)"))
     try:
         assignment_pk = int(request.POST.get("assignment", ""))
     except ValueError:
@@ -274,7 +281,9 @@ def role_revoke(request, pk):
     if assignment.active:
         assignment.active = False
         assignment.save()  # the audit signal records the revocation
-    messages.success(request, f"已撤销 {assignment.role} @ {assignment.area}")
+    messages.success(
+        request, gettext("已撤销 %(role)s @ %(area)s") % {"role": assignment.role, "area": assignment.area}
+    )
     return redirect("manage:user", pk=target.pk)
 
 
@@ -289,9 +298,9 @@ def token_issue(request, pk):
         record(events.TOKEN_ISSUED, obj=target, detail={"token": token.prefix, "name": token.name})
         # Shown once, on the next page, then gone from the session.
         request.session["linli_new_token"] = key
-        messages.success(request, "已签发令牌，请立即复制保存，离开本页后无法再次查看")
+        messages.success(request, gettext("已签发令牌，请立即复制保存，离开本页后无法再次查看"))
     else:
-        messages.error(request, "请填写令牌用途")
+        messages.error(request, gettext("请填写令牌用途"))
     return redirect("manage:user", pk=target.pk)
 
 
@@ -303,11 +312,11 @@ def token_revoke(request, pk):
     token_pk = request.POST.get("token", "")
     token = ApiToken.objects.filter(user=target, pk=int(token_pk) if token_pk.isdigit() else 0).first()
     if token is None:
-        messages.error(request, "没有这个令牌")
+        messages.error(request, gettext("没有这个令牌"))
         return redirect("manage:user", pk=target.pk)
     if not token.revoked:
         token.revoked = True
         token.save(update_fields=["revoked"])
         record(events.TOKEN_REVOKED, obj=target, detail={"token": token.prefix, "name": token.name})
-    messages.success(request, "已吊销令牌")
+    messages.success(request, gettext("已吊销令牌"))
     return redirect("manage:user", pk=target.pk)

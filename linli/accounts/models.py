@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.fields import PathField
 from linli.core.history import ChangeLoggedModel
@@ -26,13 +27,13 @@ class User(AbstractUser):
 
     history_exclude = ("password", "last_login")
 
-    full_name = models.CharField("姓名", max_length=50, blank=True)
-    phone = models.CharField("手机号", max_length=20, blank=True)
-    password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
+    full_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "用户 user"
-        verbose_name_plural = "用户 users"
+        verbose_name = _("用户 user")
+        verbose_name_plural = _("用户 users")
 
     def __str__(self):
         return self.full_name or self.username
@@ -43,25 +44,25 @@ class User(AbstractUser):
 
 
 class RoleLevel(models.TextChoices):
-    GRID = "grid", "网格"
-    COMMUNITY = "community", "社区"
-    SUBDISTRICT = "subdistrict", "街道"
-    DISTRICT = "district", "区"
+    GRID = "grid", _("网格")
+    COMMUNITY = "community", _("社区")
+    SUBDISTRICT = "subdistrict", _("街道")
+    DISTRICT = "district", _("区")
 
 
 class Role(models.Model):
     key = models.SlugField(max_length=48, unique=True)
-    name = models.CharField("名称", max_length=50)
+    name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField("English name", max_length=80, blank=True)
-    level = models.CharField("通常层级", max_length=16, choices=RoleLevel.choices)
-    permissions = models.JSONField("权限", default=list, help_text="权限模式，如 registry.view_*")
-    field_groups = models.JSONField("可读敏感类别", default=list, blank=True)
+    level = models.CharField(_("通常层级"), max_length=16, choices=RoleLevel.choices)
+    permissions = models.JSONField(_("权限"), default=list, help_text=_("权限模式，如 registry.view_*"))
+    field_groups = models.JSONField(_("可读敏感类别"), default=list, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["key"]
-        verbose_name = "角色 role"
-        verbose_name_plural = "角色 roles"
+        verbose_name = _("角色 role")
+        verbose_name_plural = _("角色 roles")
 
     def __str__(self):
         return self.name
@@ -71,20 +72,22 @@ class RoleAssignment(ChangeLoggedModel):
     """A user holds a role over an area node and everything below it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="assignments", verbose_name="角色")
+    role = models.ForeignKey(
+        Role, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("角色")
+    )
     area = models.ForeignKey(
-        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name="管辖区域"
+        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("管辖区域")
     )
     area_path = PathField(db_index=True, editable=False)
-    active = models.BooleanField("有效", default=True)
+    active = models.BooleanField(_("有效"), default=True)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "角色分配 role assignment"
-        verbose_name_plural = "角色分配 role assignments"
+        verbose_name = _("角色分配 role assignment")
+        verbose_name_plural = _("角色分配 role assignments")
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "area"], name="accounts_assignment_unique"),
         ]
@@ -104,17 +107,17 @@ class ApiToken(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField("用途", max_length=100)
+    name = models.CharField(_("用途"), max_length=100)
     prefix = models.CharField(max_length=8, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField("过期时间", null=True, blank=True)
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
 
     class Meta:
-        verbose_name = "接口令牌 API token"
-        verbose_name_plural = "接口令牌 API tokens"
+        verbose_name = _("接口令牌 API token")
+        verbose_name_plural = _("接口令牌 API tokens")
 
     def __str__(self):
         return f"{self.prefix}… ({self.name})"

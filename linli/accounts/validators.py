@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 CLASSES = (
     ("小写字母", str.islower),
@@ -18,10 +19,14 @@ class CharacterClassesValidator:
         found = sum(1 for _, test in CLASSES if any(test(ch) for ch in password))
         if found < self.min_classes:
             raise ValidationError(
-                f"密码须包含小写字母、大写字母、数字、符号中的至少 {self.min_classes} 类 "
-                f"(use at least {self.min_classes} of: lower case, upper case, digits, symbols)",
+                gettext(
+                    "密码须包含小写字母、大写字母、数字、符号中的至少 %(min_classes)s 类 (use at least %(min_classes)s of: lower case, upper case, digits, symbols)"
+                )
+                % {"min_classes": self.min_classes},
                 code="password_classes",
             )
 
     def get_help_text(self):
-        return f"密码须包含小写字母、大写字母、数字、符号中的至少 {self.min_classes} 类。"
+        return gettext("密码须包含小写字母、大写字母、数字、符号中的至少 %(min_classes)s 类。") % {
+            "min_classes": self.min_classes
+        }

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -33,9 +34,9 @@ def otp_setup(request):
             device.confirmed = True
             device.save()
             otp_login(request, device)
-            messages.success(request, "已启用双因素认证 (two-factor enabled)")
+            messages.success(request, gettext("已启用双因素认证 (two-factor enabled)"))
             return redirect("home")
-        messages.error(request, "验证码不正确 (wrong code)")
+        messages.error(request, gettext("验证码不正确 (wrong code)"))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
     return render(request, "accounts/otp_setup.html", {"qr_svg": qr_svg, "secret": device.bin_key.hex()})
 
@@ -48,7 +49,7 @@ def otp_verify(request):
         if device is not None and device.confirmed:
             otp_login(request, device)
             return redirect(request.GET.get("next") or "home")
-        messages.error(request, "验证码不正确 (wrong code)")
+        messages.error(request, gettext("验证码不正确 (wrong code)"))
     return render(request, "accounts/otp_verify.html")
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AreasConfig(AppConfig):
@@ -6,4 +7,4 @@ class AreasConfig(AppConfig):
 
     name = "linli.areas"
     label = "areas"
-    verbose_name = "区划与房屋 Areas and houses"
+    verbose_name = _("区划与房屋 Areas and houses")

@@ -1,11 +1,12 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AreaLevel(models.TextChoices):
-    DISTRICT = "district", "区/县 district"
-    SUBDISTRICT = "subdistrict", "街道/乡镇 sub-district"
-    COMMUNITY = "community", "社区/村 community"
-    GRID = "grid", "网格 grid"
+    DISTRICT = "district", _("区/县 district")
+    SUBDISTRICT = "subdistrict", _("街道/乡镇 sub-district")
+    COMMUNITY = "community", _("社区/村 community")
+    GRID = "grid", _("网格 grid")
 
 
 # Which level may sit below which: the tree is strict so that scope and statistics stay simple.
@@ -27,8 +28,8 @@ CODE_LENGTH = {
 class HouseUse(models.TextChoices):
     """Mirrors the ``house_use`` code table; kept as choices because rules depend on the values."""
 
-    OWNER_OCCUPIED = "10", "自住"
-    RENTED = "20", "出租"
-    VACANT = "30", "空置"
-    COMMERCIAL = "40", "商用"
-    OTHER = "90", "其他"
+    OWNER_OCCUPIED = "10", _("自住")
+    RENTED = "20", _("出租")
+    VACANT = "30", _("空置")
+    COMMERCIAL = "40", _("商用")
+    OTHER = "90", _("其他")

@@ -1,5 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 
 from linli.core.fields import CodeField
@@ -17,30 +19,30 @@ class Area(MP_Node, ChangeLoggedModel):
     ``area_path``, so "everything below this node" is one index range.
     """
 
-    level = models.CharField("层级", max_length=16, choices=AreaLevel.choices)
-    name = models.CharField("名称", max_length=100)
+    level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices)
+    name = models.CharField(_("名称"), max_length=100)
     code = models.CharField(
-        "区划代码",
+        _("区划代码"),
         max_length=12,
         blank=True,
-        help_text="GB/T 2260 (6 位) / 统计用区划代码 (9 或 12 位)；网格留空",
+        help_text=_("GB/T 2260 (6 位) / 统计用区划代码 (9 或 12 位)；网格留空"),
     )
-    grid_number = models.PositiveSmallIntegerField("网格序号", null=True, blank=True)
+    grid_number = models.PositiveSmallIntegerField(_("网格序号"), null=True, blank=True)
     grid_code = models.CharField(
-        "网格编码", max_length=32, blank=True, help_text="CJ/T 349-2010 或本地编码规则"
+        _("网格编码"), max_length=32, blank=True, help_text=_("CJ/T 349-2010 或本地编码规则")
     )
-    boundary = models.JSONField("边界 (GeoJSON)", null=True, blank=True)
-    centre_lat = models.DecimalField("中心纬度", max_digits=9, decimal_places=6, null=True, blank=True)
-    centre_lng = models.DecimalField("中心经度", max_digits=9, decimal_places=6, null=True, blank=True)
-    active = models.BooleanField("有效", default=True)
+    boundary = models.JSONField(_("边界 (GeoJSON)"), null=True, blank=True)
+    centre_lat = models.DecimalField(_("中心纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    centre_lng = models.DecimalField(_("中心经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    active = models.BooleanField(_("有效"), default=True)
 
     node_order_by = None
     # treebeard's bookkeeping columns change whenever siblings are added; the path is what matters.
     history_exclude = ("depth", "numchild")
 
     class Meta:
-        verbose_name = "区域 area"
-        verbose_name_plural = "区域 areas"
+        verbose_name = _("区域 area")
+        verbose_name_plural = _("区域 areas")
         constraints = [
             models.UniqueConstraint(
                 fields=["code"], condition=~models.Q(code=""), name="areas_area_code_unique"
@@ -68,7 +70,9 @@ class Area(MP_Node, ChangeLoggedModel):
         """Add a child of the level that belongs below this one (validated)."""
         expected = CHILD_LEVEL.get(self.level)
         if expected is None:
-            raise ValidationError("网格下不能再建下级区域 (a grid has no child areas)", code="area_level")
+            raise ValidationError(
+                gettext("网格下不能再建下级区域 (a grid has no child areas)"), code="area_level"
+            )
         kwargs.setdefault("level", expected)
         child = Area(**kwargs)
         child._parent_for_validation = self
@@ -81,17 +85,29 @@ class Area(MP_Node, ChangeLoggedModel):
         )
         if parent is not None and CHILD_LEVEL.get(parent.level) != self.level:
             raise ValidationError(
-                {"level": f"{parent.get_level_display()}下应为{CHILD_LEVEL.get(parent.level, '—')}层级"}
+                {
+                    "level": gettext("%(parent_level)s下应为%(child_level)s层级")
+                    % {
+                        "parent_level": parent.get_level_display(),
+                        "child_level": CHILD_LEVEL.get(parent.level, "—"),
+                    }
+                }
             )
         length = CODE_LENGTH.get(self.level)
         if length and self.code:
             if len(self.code) != length or not self.code.isdigit():
                 raise ValidationError(
-                    {"code": f"{self.get_level_display()}代码应为 {length} 位数字 (digits)"}
+                    {
+                        "code": gettext("%(level)s代码应为 %(length)s 位数字 (digits)")
+                        % {"level": self.get_level_display(), "length": length}
+                    }
                 )
             if parent is not None and parent.code and not self.code.startswith(parent.code):
                 raise ValidationError(
-                    {"code": f"代码应以上级代码 {parent.code} 开头 (must start with the parent code)"}
+                    {
+                        "code": gettext("代码应以上级代码 %(code)s 开头 (must start with the parent code)")
+                        % {"code": parent.code}
+                    }
                 )
         if self.level == AreaLevel.GRID:
             if parent is not None and self.grid_number and not self.grid_code and parent.code:
@@ -109,7 +125,7 @@ def validate_polygon(geojson) -> None:
     """A GeoJSON Polygon or MultiPolygon with closed rings of [lng, lat] pairs."""
     kind = geojson.get("type") if isinstance(geojson, dict) else None
     if kind not in {"Polygon", "MultiPolygon"}:
-        raise ValidationError({"boundary": "边界应为 GeoJSON Polygon 或 MultiPolygon"})
+        raise ValidationError({"boundary": gettext("边界应为 GeoJSON Polygon 或 MultiPolygon")})
     polygons = geojson.get("coordinates") or []
     if kind == "Polygon":
         polygons = [polygons]
@@ -117,29 +133,33 @@ def validate_polygon(geojson) -> None:
         for ring in polygon:
             if len(ring) < 4 or ring[0] != ring[-1]:
                 raise ValidationError(
-                    {"boundary": "边界的每个环至少 4 个点且首尾相同 (rings must be closed)"}
+                    {"boundary": gettext("边界的每个环至少 4 个点且首尾相同 (rings must be closed)")}
                 )
             for point in ring:
                 if len(point) < 2 or not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
-                    raise ValidationError({"boundary": f"坐标 {point} 超出经纬度范围"})
+                    raise ValidationError(
+                        {"boundary": gettext("坐标 %(point)s 超出经纬度范围") % {"point": point}}
+                    )
 
 
 class Building(ScopedRecord):
     """A building (楼栋) in a grid."""
 
-    BUILDING_TYPES = [("residential", "住宅"), ("mixed", "商住"), ("commercial", "商业"), ("office", "办公"),
-                      ("bungalow", "平房"), ("other", "其他")]  # fmt: skip
+    BUILDING_TYPES = [("residential", _("住宅")), ("mixed", _("商住")), ("commercial", _("商业")), ("office", _("办公")),
+                      ("bungalow", _("平房")), ("other", _("其他"))]  # fmt: skip
 
-    name = models.CharField("楼栋", max_length=50, help_text="如 3栋")
-    street_address = models.CharField("门牌地址", max_length=200, blank=True, help_text="路/街 + 门牌号")
-    building_type = models.CharField("类型", max_length=16, choices=BUILDING_TYPES, default="residential")
-    floors = models.PositiveSmallIntegerField("层数", null=True, blank=True)
-    built_year = models.PositiveSmallIntegerField("建成年份", null=True, blank=True)
-    property_company = models.CharField("物业公司", max_length=100, blank=True)
+    name = models.CharField(_("楼栋"), max_length=50, help_text=_("如 3栋"))
+    street_address = models.CharField(
+        _("门牌地址"), max_length=200, blank=True, help_text=_("路/街 + 门牌号")
+    )
+    building_type = models.CharField(_("类型"), max_length=16, choices=BUILDING_TYPES, default="residential")
+    floors = models.PositiveSmallIntegerField(_("层数"), null=True, blank=True)
+    built_year = models.PositiveSmallIntegerField(_("建成年份"), null=True, blank=True)
+    property_company = models.CharField(_("物业公司"), max_length=100, blank=True)
 
     class Meta:
-        verbose_name = "楼栋 building"
-        verbose_name_plural = "楼栋 buildings"
+        verbose_name = _("楼栋 building")
+        verbose_name_plural = _("楼栋 buildings")
         ordering = ["area_path", "name"]
 
     def __str__(self):
@@ -150,13 +170,13 @@ class Unit(ScopedRecord):
     """A stairwell unit (单元) of a building."""
 
     building = models.ForeignKey(
-        Building, on_delete=models.PROTECT, related_name="units", verbose_name="楼栋"
+        Building, on_delete=models.PROTECT, related_name="units", verbose_name=_("楼栋")
     )
-    name = models.CharField("单元", max_length=20, help_text="如 2单元")
+    name = models.CharField(_("单元"), max_length=20, help_text=_("如 2单元"))
 
     class Meta:
-        verbose_name = "单元 unit"
-        verbose_name_plural = "单元 units"
+        verbose_name = _("单元 unit")
+        verbose_name_plural = _("单元 units")
         ordering = ["building", "name"]
         constraints = [models.UniqueConstraint(fields=["building", "name"], name="areas_unit_unique_name")]
 
@@ -168,28 +188,33 @@ class House(ScopedRecord):
     """A house or room (房屋): the place households live and tenants rent."""
 
     building = models.ForeignKey(
-        Building, on_delete=models.PROTECT, null=True, blank=True, related_name="houses", verbose_name="楼栋"
+        Building,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="houses",
+        verbose_name=_("楼栋"),
     )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="houses",
-                             verbose_name="单元")  # fmt: skip
-    room = models.CharField("室号", max_length=20, blank=True, help_text="如 501")
-    floor = models.SmallIntegerField("楼层", null=True, blank=True)
-    address = models.CharField("地址", max_length=300, db_index=True, help_text="完整地址，自动生成")
-    room_key = models.CharField("房号检索键", max_length=60, blank=True, db_index=True, editable=False)
-    floor_area = models.DecimalField("建筑面积 m²", max_digits=8, decimal_places=2, null=True, blank=True)
-    use = CodeField("用途", table="house_use", default="10")
+                             verbose_name=_("单元"))  # fmt: skip
+    room = models.CharField(_("室号"), max_length=20, blank=True, help_text=_("如 501"))
+    floor = models.SmallIntegerField(_("楼层"), null=True, blank=True)
+    address = models.CharField(_("地址"), max_length=300, db_index=True, help_text=_("完整地址，自动生成"))
+    room_key = models.CharField(_("房号检索键"), max_length=60, blank=True, db_index=True, editable=False)
+    floor_area = models.DecimalField(_("建筑面积 m²"), max_digits=8, decimal_places=2, null=True, blank=True)
+    use = CodeField(_("用途"), table="house_use", default="10")
     owner = models.ForeignKey(
         "registry.Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_houses",
-        verbose_name="产权人",
+        verbose_name=_("产权人"),
     )  # fmt: skip
     owner_name = models.CharField(
-        "产权人姓名", max_length=100, blank=True, help_text="产权人不在本系统登记时填写"
+        _("产权人姓名"), max_length=100, blank=True, help_text=_("产权人不在本系统登记时填写")
     )
-    note = models.TextField("备注", blank=True)
+    note = models.TextField(_("备注"), blank=True)
 
     class Meta:
-        verbose_name = "房屋 house"
-        verbose_name_plural = "房屋 houses"
+        verbose_name = _("房屋 house")
+        verbose_name_plural = _("房屋 houses")
         ordering = ["area_path", "address"]
 
     def __str__(self):

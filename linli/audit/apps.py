@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
@@ -6,7 +7,7 @@ class AuditConfig(AppConfig):
 
     name = "linli.audit"
     label = "audit"
-    verbose_name = "审计 Audit"
+    verbose_name = _("审计 Audit")
 
     def ready(self):
         from . import signals

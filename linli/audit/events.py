@@ -4,6 +4,9 @@ Callers use the constants (``record(events.EXPORT, …)``), never string literal
 import error rather than a record nobody can find.
 """
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 # Authentication and sessions
 LOGIN_OK = "auth.login"
 LOGIN_FAILED = "auth.login_failed"
@@ -33,29 +36,29 @@ AUDIT_PURGE = "audit.purge"
 AUDIT_VERIFY_FAILED = "audit.verify_failed"
 
 LABELS = {
-    LOGIN_OK: "登录成功",
-    LOGIN_FAILED: "登录失败",
-    LOGOUT: "退出登录",
-    LOCKOUT: "账号锁定",
-    PASSWORD_CHANGED: "修改密码",
-    OTP_FAILED: "动态口令错误",
-    SESSION_KILLED: "强制下线",
-    TOKEN_ISSUED: "签发接口令牌",
-    TOKEN_REVOKED: "吊销接口令牌",
-    ROLE_GRANTED: "授予角色",
-    ROLE_REVOKED: "撤销角色",
-    USER_DISABLED: "停用账号",
-    USER_ENABLED: "启用账号",
-    REVEAL: "查看完整信息",
-    SENSITIVE_READ: "查阅敏感信息",
-    EXPORT: "导出数据",
-    IMPORT: "导入数据",
-    CONFIG_CHANGED: "修改配置",
-    AUDIT_PURGE: "清理过期审计记录",
-    AUDIT_VERIFY_FAILED: "审计链校验失败",
+    LOGIN_OK: _("登录成功"),
+    LOGIN_FAILED: _("登录失败"),
+    LOGOUT: _("退出登录"),
+    LOCKOUT: _("账号锁定"),
+    PASSWORD_CHANGED: _("修改密码"),
+    OTP_FAILED: _("动态口令错误"),
+    SESSION_KILLED: _("强制下线"),
+    TOKEN_ISSUED: _("签发接口令牌"),
+    TOKEN_REVOKED: _("吊销接口令牌"),
+    ROLE_GRANTED: _("授予角色"),
+    ROLE_REVOKED: _("撤销角色"),
+    USER_DISABLED: _("停用账号"),
+    USER_ENABLED: _("启用账号"),
+    REVEAL: _("查看完整信息"),
+    SENSITIVE_READ: _("查阅敏感信息"),
+    EXPORT: _("导出数据"),
+    IMPORT: _("导入数据"),
+    CONFIG_CHANGED: _("修改配置"),
+    AUDIT_PURGE: _("清理过期审计记录"),
+    AUDIT_VERIFY_FAILED: _("审计链校验失败"),
 }
 
-CHOICES = [(name, f"{label} {name}") for name, label in LABELS.items()]
+CHOICES = [(name, format_lazy("{} {}", label, name)) for name, label in LABELS.items()]
 
 
 def label(event: str) -> str:

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.context import Channel
 from linli.core.models import ChangeAction, ObjectChange
@@ -39,12 +40,12 @@ class TrailFilterSet(django_filters.FilterSet):
     ``time`` is used (``time__date`` would convert every row).
     """
 
-    since = django_filters.DateFilter(label="开始日期", method="filter_since", widget=_date_input())
-    until = django_filters.DateFilter(label="结束日期", method="filter_until", widget=_date_input())
+    since = django_filters.DateFilter(label=_("开始日期"), method="filter_since", widget=_date_input())
+    until = django_filters.DateFilter(label=_("结束日期"), method="filter_until", widget=_date_input())
     content_type = ContentTypeFilter(
-        label="对象类型", queryset=ContentType.objects.order_by("app_label", "model")
+        label=_("对象类型"), queryset=ContentType.objects.order_by("app_label", "model")
     )
-    request_id = django_filters.UUIDFilter(label="请求编号")
+    request_id = django_filters.UUIDFilter(label=_("请求编号"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,11 +61,11 @@ class TrailFilterSet(django_filters.FilterSet):
 
 
 class AuditEventFilterSet(TrailFilterSet):
-    user = django_filters.CharFilter(label="用户", field_name="username", lookup_expr="icontains")
-    event = django_filters.ChoiceFilter(label="事件类型", choices=events.CHOICES)
-    outcome = django_filters.ChoiceFilter(label="结果", choices=Outcome.choices)
-    object_id = django_filters.CharFilter(label="对象编号")
-    q = django_filters.CharFilter(label="搜索对象/事由", method="search")
+    user = django_filters.CharFilter(label=_("用户"), field_name="username", lookup_expr="icontains")
+    event = django_filters.ChoiceFilter(label=_("事件类型"), choices=events.CHOICES)
+    outcome = django_filters.ChoiceFilter(label=_("结果"), choices=Outcome.choices)
+    object_id = django_filters.CharFilter(label=_("对象编号"))
+    q = django_filters.CharFilter(label=_("搜索对象/事由"), method="search")
 
     class Meta:
         model = AuditEvent
@@ -85,11 +86,11 @@ class AuditEventFilterSet(TrailFilterSet):
 
 
 class ObjectChangeFilterSet(TrailFilterSet):
-    user = django_filters.CharFilter(label="用户", field_name="user_name", lookup_expr="icontains")
-    action = django_filters.ChoiceFilter(label="操作", choices=ChangeAction.choices)
-    channel = django_filters.ChoiceFilter(label="渠道", choices=Channel.CHOICES)
-    object_id = django_filters.NumberFilter(label="对象编号")
-    q = django_filters.CharFilter(label="搜索对象/备注", method="search")
+    user = django_filters.CharFilter(label=_("用户"), field_name="user_name", lookup_expr="icontains")
+    action = django_filters.ChoiceFilter(label=_("操作"), choices=ChangeAction.choices)
+    channel = django_filters.ChoiceFilter(label=_("渠道"), choices=Channel.CHOICES)
+    object_id = django_filters.NumberFilter(label=_("对象编号"))
+    q = django_filters.CharFilter(label=_("搜索对象/备注"), method="search")
 
     class Meta:
         model = ObjectChange

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from linli.core import permissions
 from linli.core.models import ObjectChange
@@ -43,7 +44,7 @@ def auditor_view(view=None, *, policy: str = POLICY):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not permissions.has_perm(request.user, policy):
-            raise PermissionDenied("仅审计员可以查看审计记录 (auditors only)")
+            raise PermissionDenied(gettext("仅审计员可以查看审计记录 (auditors only)"))
         return view(request, *args, **kwargs)
 
     wrapped.linli_policy = policy

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CodesConfig(AppConfig):
@@ -6,4 +7,4 @@ class CodesConfig(AppConfig):
 
     name = "linli.codes"
     label = "codes"
-    verbose_name = "代码表 Code tables"
+    verbose_name = _("代码表 Code tables")

@@ -1,6 +1,7 @@
 """API base classes with the same scoping as the UI (STYLE.md: applied in the base viewset)."""
 
 from django.db import transaction
+from django.utils.translation import gettext
 from rest_framework import permissions as drf_permissions
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -79,7 +80,7 @@ class ScopedViewSetMixin:
                                        self.perm_action)  # fmt: skip
         if not visible.exists():
             raise PermissionDenied(
-                "保存后该记录将不在您的管辖范围内，已撤销 (the object would leave your scope)"
+                gettext("保存后该记录将不在您的管辖范围内，已撤销 (the object would leave your scope)")
             )
 
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 #: The columns that make up the chain itself; they are never part of a row's hashed content.
 CHAIN_COLUMNS = ("seal_seq", "prev_hash", "hash")
@@ -68,7 +69,9 @@ class ChainedModel(models.Model):
 
     # Database defaults too, so that a bulk path writing rows outside the ORM (COPY) may leave the
     # chain columns out and still insert unsealed rows.
-    seal_seq = models.BigIntegerField("链序号", null=True, blank=True, unique=True, editable=False)
+    seal_seq = models.BigIntegerField(
+        gettext_lazy("链序号"), null=True, blank=True, unique=True, editable=False
+    )
     prev_hash = models.CharField(max_length=64, blank=True, editable=False, db_default="")
     hash = models.CharField(max_length=64, blank=True, editable=False, db_default="")
 
@@ -102,8 +105,8 @@ class ChainHead(models.Model):
 
     class Meta:
         app_label = "core"
-        verbose_name = "链头 chain head"
-        verbose_name_plural = "链头 chain heads"
+        verbose_name = gettext_lazy("链头 chain head")
+        verbose_name_plural = gettext_lazy("链头 chain heads")
 
     def __str__(self):
         return f"{self.chain} #{self.seq}"

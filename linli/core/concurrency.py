@@ -5,25 +5,26 @@ or as ``version`` in the body (answered 409). An update without either is refuse
 client cannot skip the check by omission. The row is locked while the versions are compared.
 """
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
 
 class PreconditionFailed(APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "记录已被他人修改，请刷新后重试 (the record changed since you read it)"
+    default_detail = _("记录已被他人修改，请刷新后重试 (the record changed since you read it)")
     default_code = "stale"
 
 
 class VersionConflict(APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "记录已被他人修改，请刷新后重试 (the record changed since you read it)"
+    default_detail = _("记录已被他人修改，请刷新后重试 (the record changed since you read it)")
     default_code = "stale"
 
 
 class PreconditionRequired(APIException):
     status_code = 428
-    default_detail = "请通过 If-Match 头或 version 字段提供读取时的版本号 (send If-Match or version)"
+    default_detail = _("请通过 If-Match 头或 version 字段提供读取时的版本号 (send If-Match or version)")
     default_code = "version_required"
 
 

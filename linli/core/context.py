@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext_lazy as _
+
 
 class Channel:
     """Where a change came from (SPEC §2: "who, when, from which channel")."""
@@ -24,13 +26,13 @@ class Channel:
     SYSTEM = "system"
 
     CHOICES = [
-        (WEB, "网页 Web"),
-        (API, "接口 API"),
-        (IMPORT, "导入 Import"),
-        (PORTAL, "居民端 Portal"),
-        (CLI, "命令行 CLI"),
-        (DEMO, "演示数据 Demo"),
-        (SYSTEM, "系统 System"),
+        (WEB, _("网页 Web")),
+        (API, _("接口 API")),
+        (IMPORT, _("导入 Import")),
+        (PORTAL, _("居民端 Portal")),
+        (CLI, _("命令行 CLI")),
+        (DEMO, _("演示数据 Demo")),
+        (SYSTEM, _("系统 System")),
     ]
 
 

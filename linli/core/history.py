@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import context
 from .fields import EncryptedTextField, PathField
@@ -105,7 +107,10 @@ def purge_allowed():
 def check_deletable(model) -> None:
     if getattr(model, "permanent", False) and not _purge_allowed.get():
         raise HardDeleteForbidden(
-            f"{model._meta.verbose_name} 不能删除，请使用迁出、死亡等变动登记 (records are never deleted; record a life event)"
+            gettext(
+                "%(verbose_name)s 不能删除，请使用迁出、死亡等变动登记 (records are never deleted; record a life event)"
+            )
+            % {"verbose_name": model._meta.verbose_name}
         )
 
 
@@ -311,7 +316,7 @@ class ScopedRecord(ChangeLoggedModel):
     """
 
     area = models.ForeignKey(
-        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name="所属区域"
+        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("所属区域")
     )
     area_path = PathField(db_index=True, editable=False)
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .chain import ChainedModel, ChainHead, unsealed_index
 from .context import Channel
@@ -13,10 +14,10 @@ __all__ = ["ChainHead", "ChangeAction", "ObjectChange"]
 
 
 class ChangeAction(models.TextChoices):
-    CREATE = "create", "新增 create"
-    UPDATE = "update", "修改 update"
-    DELETE = "delete", "删除 delete"
-    MERGE = "merge", "合并 merge"
+    CREATE = "create", _("新增 create")
+    UPDATE = "update", _("修改 update")
+    DELETE = "delete", _("删除 delete")
+    MERGE = "merge", _("合并 merge")
 
 
 class ObjectChange(ChainedModel):
@@ -57,8 +58,8 @@ class ObjectChange(ChainedModel):
             models.Index(fields=["content_type", "object_id", "time"], name="core_change_object_time"),
             unsealed_index("core_change_unsealed"),
         ]
-        verbose_name = "变更记录 change"
-        verbose_name_plural = "变更记录 changes"
+        verbose_name = _("变更记录 change")
+        verbose_name_plural = _("变更记录 changes")
 
     def __str__(self):
         return f"{self.get_action_display()} {self.object_repr} @ {self.time:%Y-%m-%d %H:%M}"

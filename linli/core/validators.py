@@ -1,7 +1,8 @@
 """Validation of Chinese identity documents and phone numbers.
 
 Messages are bilingual (中文 first) because they reach community workers directly, in forms and
-in import error reports, often without the UI's language setting in play.
+in import error reports, often without the UI's language setting in play; a user who chose English
+reads the English half only (the catalogue's msgstr).
 """
 
 import datetime as dt
@@ -10,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 # GB 11643-1999: weights 2^(17-i) mod 11 for the first 17 digits; ISO 7064 MOD 11-2.
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -72,8 +74,9 @@ class IdNumberInfo:
         return self.region_code[:2]
 
 
-def _error(zh: str, en: str, code: str, **params) -> ValidationError:
-    return ValidationError(f"{zh} ({en})", code=code, params=params or None)
+def _error(message: str, code: str, **params) -> ValidationError:
+    """``message`` is the translated text (its msgid is "中文 (English)": bilingual by default)."""
+    return ValidationError(message, code=code, params=params or None)
 
 
 def normalize_id_number(raw: object) -> str:
@@ -95,58 +98,69 @@ def parse_id_number(raw: object, *, today: dt.date | None = None) -> IdNumberInf
     """
     number = normalize_id_number(raw)
     if not number:
-        raise _error("身份证号不能为空", "ID number is empty", "id_empty")
+        raise _error(gettext("身份证号不能为空 (ID number is empty)"), "id_empty")
     if _SCIENTIFIC.match(number):
         raise _error(
-            "身份证号被 Excel 转成了科学计数法，后几位已经丢失；请把该列设为“文本”格式后重新录入",
-            "the ID number was turned into scientific notation by Excel and its last digits are lost; "
-            "format the column as text and enter it again",
+            gettext(
+                "身份证号被 Excel 转成了科学计数法，后几位已经丢失；请把该列设为“文本”格式后重新录入 (the ID number was turned into scientific notation by Excel and its last digits are lost; format the column as text and enter it again)"
+            ),
             "id_scientific",
         )
     if len(number) == 15 and number.isdigit():
         raise _error(
-            "这是 15 位旧身份证号，请录入 18 位新号码",
-            "this is an old 15-digit ID number; enter the 18-character number",
+            gettext(
+                "这是 15 位旧身份证号，请录入 18 位新号码 (this is an old 15-digit ID number; enter the 18-character number)"
+            ),
             "id_legacy_15",
         )
     if len(number) != 18:
         raise _error(
-            f"身份证号应为 18 位，实际为 {len(number)} 位",
-            f"an ID number has 18 characters, this one has {len(number)}",
+            gettext(
+                "身份证号应为 18 位，实际为 %(len)s 位 (an ID number has 18 characters, this one has %(len)s)"
+            )
+            % {"len": len(number)},
             "id_length",
         )
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise _error(
-            "身份证号前 17 位须为数字，最后一位为数字或 X",
-            "the first 17 characters must be digits and the last a digit or X",
+            gettext(
+                "身份证号前 17 位须为数字，最后一位为数字或 X (the first 17 characters must be digits and the last a digit or X)"
+            ),
             "id_characters",
         )
     if number[:2] not in PROVINCE_CODES:
         raise _error(
-            f"身份证号开头的地区码 {number[:2]} 不存在",
-            f"region code {number[:2]} at the start of the ID number does not exist",
+            gettext(
+                "身份证号开头的地区码 %(number)s 不存在 (region code %(number)s at the start of the ID number does not exist)"
+            )
+            % {"number": number[:2]},
             "id_region",
         )
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise _error(
-            f"身份证号中的出生日期 {number[6:14]} 不是有效日期",
-            f"the birth date {number[6:14]} in the ID number is not a valid date",
+            gettext(
+                "身份证号中的出生日期 %(number)s 不是有效日期 (the birth date %(number)s in the ID number is not a valid date)"
+            )
+            % {"number": number[6:14]},
             "id_birth_date",
         ) from None
     today = today or dt.date.today()
     if birth > today or birth.year < EARLIEST_BIRTH_YEAR:
         raise _error(
-            f"身份证号中的出生日期 {birth:%Y-%m-%d} 不可能",
-            f"the birth date {birth:%Y-%m-%d} in the ID number is impossible",
+            gettext(
+                "身份证号中的出生日期 %(birth)s 不可能 (the birth date %(birth)s in the ID number is impossible)"
+            )
+            % {"birth": format(birth, "%Y-%m-%d")},
             "id_birth_range",
         )
     expected = id_check_char(number[:17])
     if number[17] != expected:
         raise _error(
-            "身份证号校验位错误，请核对每一位数字",
-            "the ID number's check digit is wrong; check every digit",
+            gettext(
+                "身份证号校验位错误，请核对每一位数字 (the ID number's check digit is wrong; check every digit)"
+            ),
             "id_checksum",
         )
     sex = "1" if int(number[16]) % 2 else "2"
@@ -177,15 +191,15 @@ def parse_phone(raw: object) -> str:
     """Validate a mainland mobile (11 digits starting 1[3-9]) or landline (area code + number)."""
     phone = normalize_phone(raw)
     if not phone:
-        raise _error("电话号码不能为空", "phone number is empty", "phone_empty")
+        raise _error(gettext("电话号码不能为空 (phone number is empty)"), "phone_empty")
     if _MOBILE.match(phone):
         return phone
     if _LANDLINE.match(phone):
         return phone
     raise _error(
-        "电话号码格式不正确：手机号为 1 开头的 11 位数字，座机号为区号加号码，如 027-82345678",
-        "not a valid phone number: a mobile has 11 digits starting with 1, a landline an area code "
-        "and number such as 027-82345678",
+        gettext(
+            "电话号码格式不正确：手机号为 1 开头的 11 位数字，座机号为区号加号码，如 027-82345678 (not a valid phone number: a mobile has 11 digits starting with 1, a landline an area code and number such as 027-82345678)"
+        ),
         "phone_format",
     )
 

@@ -11,9 +11,10 @@ the write back.
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext
 from django.views import generic
 
-from . import permissions
+from . import areafocus, permissions
 from .context import Channel, acting
 
 
@@ -36,7 +37,7 @@ def policy(value: str, *, model: str | None = None):
 def require_perm(user, perm: str) -> None:
     """403 unless ``user`` holds ``perm`` somewhere (function views; scoped classes do this themselves)."""
     if not permissions.has_any(user, perm):
-        raise PermissionDenied("没有权限 (permission denied)")
+        raise PermissionDenied(gettext("没有权限 (permission denied)"))
 
 
 class ScopedViewMixin(LoginRequiredMixin):
@@ -91,7 +92,9 @@ def ensure_in_scope(obj, user, action: str) -> None:
     """Refuse (and so roll back) a write that put the object outside the user's scope."""
     visible = permissions.restrict(type(obj)._default_manager.filter(pk=obj.pk), user, action)
     if not visible.exists():
-        raise PermissionDenied("保存后该记录将不在您的管辖范围内，已撤销 (the object would leave your scope)")
+        raise PermissionDenied(
+            gettext("保存后该记录将不在您的管辖范围内，已撤销 (the object would leave your scope)")
+        )
 
 
 class ObjectListView(ScopedViewMixin, generic.ListView):
@@ -104,9 +107,11 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
         queryset = super().get_queryset()
         if self.filterset_class is None:
             return queryset
-        self.filterset = self.filterset_class(
-            self.request.GET or None, queryset=queryset, request=self.request
+        # The area chosen in the area-tree panel is remembered for the session (web.areafocus).
+        self.query = (
+            areafocus.apply(self.request) if "area" in self.filterset_class.base_filters else self.request.GET
         )
+        self.filterset = self.filterset_class(self.query or None, queryset=queryset, request=self.request)
         limit_choices(self.filterset.form, self.request.user)
         for field in self.filterset.form.fields.values():
             is_select = getattr(field.widget, "input_type", "") == "select"
@@ -120,7 +125,7 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter"] = getattr(self, "filterset", None)
-        query = self.request.GET.copy()
+        query = getattr(self, "query", self.request.GET).copy()
         query.pop("page", None)
         context["query_string"] = query.urlencode()
         return context

@@ -36,6 +36,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.db import models
+from django.utils.translation import gettext, gettext_lazy
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "holidays"
 DEFAULT_OFFICE_HOURS = "08:30-12:00,14:00-17:30"
@@ -55,11 +56,11 @@ DaySource = Callable[[int], Mapping[dt.date, bool] | None]
 class TimeUnit(models.TextChoices):
     """How a time limit is counted."""
 
-    CALENDAR_MINUTES = "calendar_minutes", "分钟 (calendar minutes)"
-    CALENDAR_HOURS = "calendar_hours", "小时 (calendar hours)"
-    CALENDAR_DAYS = "calendar_days", "自然日 (calendar days)"
-    WORKING_HOURS = "working_hours", "工作小时 (working hours)"
-    WORKING_DAYS = "working_days", "工作日 (working days)"
+    CALENDAR_MINUTES = "calendar_minutes", gettext_lazy("分钟 (calendar minutes)")
+    CALENDAR_HOURS = "calendar_hours", gettext_lazy("小时 (calendar hours)")
+    CALENDAR_DAYS = "calendar_days", gettext_lazy("自然日 (calendar days)")
+    WORKING_HOURS = "working_hours", gettext_lazy("工作小时 (working hours)")
+    WORKING_DAYS = "working_days", gettext_lazy("工作日 (working days)")
 
 
 WORKING_UNITS = frozenset({TimeUnit.WORKING_HOURS, TimeUnit.WORKING_DAYS})
@@ -148,15 +149,22 @@ def parse_office_hours(text: str) -> tuple[Period, ...]:
             start, end = dt.time.fromisoformat(start_text.strip()), dt.time.fromisoformat(end_text.strip())
         except ValueError:
             raise ValueError(
-                f"办公时间格式应为 HH:MM-HH:MM (office hours must look like 08:30-12:00): {part!r}"
+                gettext("办公时间格式应为 HH:MM-HH:MM (office hours must look like 08:30-12:00): %(part)s")
+                % {"part": repr(part)}
             ) from None
         if start >= end:
-            raise ValueError(f"办公时段须先开始后结束 (a period must start before it ends): {part!r}")
+            raise ValueError(
+                gettext("办公时段须先开始后结束 (a period must start before it ends): %(part)s")
+                % {"part": repr(part)}
+            )
         if periods and start < periods[-1][1]:
-            raise ValueError(f"办公时段须按顺序且不重叠 (periods must be ordered, not overlapping): {text!r}")
+            raise ValueError(
+                gettext("办公时段须按顺序且不重叠 (periods must be ordered, not overlapping): %(text)s")
+                % {"text": repr(text)}
+            )
         periods.append((start, end))
     if not periods:
-        raise ValueError("至少需要一个办公时段 (at least one office period is needed)")
+        raise ValueError(gettext("至少需要一个办公时段 (at least one office period is needed)"))
     return tuple(periods)
 
 
@@ -212,12 +220,14 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
             if self.is_working_day(day):
                 return day
-        raise ValueError("找不到工作日，请检查节假日数据 (no working day found; check the calendar data)")
+        raise ValueError(
+            gettext("找不到工作日，请检查节假日数据 (no working day found; check the calendar data)")
+        )
 
     # time
     def local(self, moment: dt.datetime) -> dt.datetime:
         if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError("需要带时区的时间 (a timezone-aware datetime is required)")
+            raise ValueError(gettext("需要带时区的时间 (a timezone-aware datetime is required)"))
         return moment.astimezone(self.tz)
 
     def office_periods(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -235,7 +245,7 @@ class WorkCalendar:
     def add_working_days(self, start: dt.datetime, n: int) -> dt.datetime:
         """Close of office on the ``n``-th working day after ``start``'s date (``n = 0``: ``start``)."""
         if n < 0:
-            raise ValueError("工作日数不能为负 (n must not be negative)")
+            raise ValueError(gettext("工作日数不能为负 (n must not be negative)"))
         start = self.local(start)
         if n == 0:
             return start
@@ -249,7 +259,7 @@ class WorkCalendar:
         remaining = _as_timedelta(hours)
         start = self.local(start)
         if remaining < dt.timedelta(0):
-            raise ValueError("工作时长不能为负 (hours must not be negative)")
+            raise ValueError(gettext("工作时长不能为负 (hours must not be negative)"))
         if remaining == dt.timedelta(0):
             return start
         day = start.date()
@@ -264,7 +274,7 @@ class WorkCalendar:
                 remaining -= available
             day += dt.timedelta(days=1)
         raise ValueError(
-            "找不到足够的工作时间，请检查节假日数据 (not enough working time; check the calendar)"
+            gettext("找不到足够的工作时间，请检查节假日数据 (not enough working time; check the calendar)")
         )
 
     def working_time_between(self, a: dt.datetime, b: dt.datetime) -> dt.timedelta:
@@ -295,7 +305,7 @@ class WorkCalendar:
             return self.add_working_hours(start, value)
         if unit == TimeUnit.WORKING_DAYS:
             return self.add_working_days(start, int(value))
-        raise ValueError(f"未知的时限单位 (unknown time unit): {unit!r}")
+        raise ValueError(gettext("未知的时限单位 (unknown time unit): %(unit)s") % {"unit": repr(unit)})
 
     def point_between(self, start: dt.datetime, end: dt.datetime, ratio: float, unit: str) -> dt.datetime:
         """The moment ``ratio`` of the way from ``start`` to ``end``, measured the way ``unit`` counts.

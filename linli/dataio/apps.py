@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DataioConfig(AppConfig):
@@ -6,4 +7,4 @@ class DataioConfig(AppConfig):
 
     name = "linli.dataio"
     label = "dataio"
-    verbose_name = "导入导出 Import and export"
+    verbose_name = _("导入导出 Import and export")

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from linli.codes.models import Code
 from linli.core.validators import parse_phone
@@ -108,8 +109,10 @@ def parse_code(column: Column, table: CodeTable, text: str) -> str:
     if code is None:
         examples = "、".join(f"“{c}”或“{n}”" for c, n in list(table.codes.items())[:2])
         raise CellError(
-            f"“{text}”不是有效的{column.header}，可填写代码或名称，如{examples} "
-            f"(unknown {column.key} code or name)"
+            gettext(
+                "“%(text)s”不是有效的%(header)s，可填写代码或名称，如%(examples)s (unknown %(key)s code or name)"
+            )
+            % {"text": text, "header": column.header, "examples": examples, "key": column.key}
         )
     return code
 
@@ -129,7 +132,10 @@ def parse_date(raw, column: Column) -> dt.date:
                 return dt.date(*(int(g) for g in match.groups()))
             except ValueError:
                 break
-    raise CellError(f"“{text}”不是有效日期，请按 1980-05-17 的格式填写 (not a valid date; use YYYY-MM-DD)")
+    raise CellError(
+        gettext("“%(text)s”不是有效日期，请按 1980-05-17 的格式填写 (not a valid date; use YYYY-MM-DD)")
+        % {"text": text}
+    )
 
 
 def parse_phone_cell(text: str) -> str:
@@ -142,8 +148,10 @@ def parse_phone_cell(text: str) -> str:
 def check_length(column: Column, text: str) -> str:
     if column.max_length and len(text) > column.max_length:
         raise CellError(
-            f"{column.header}不能超过 {column.max_length} 个字，实际 {len(text)} 个 "
-            f"(longer than {column.max_length} characters)"
+            gettext(
+                "%(header)s不能超过 %(max_length)s 个字，实际 %(len)s 个 (longer than %(max_length)s characters)"
+            )
+            % {"header": column.header, "max_length": column.max_length, "len": len(text)}
         )
     return text
 

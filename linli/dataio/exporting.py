@@ -29,6 +29,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 
 from linli.areas.models import Area, Building, House
 from linli.codes import lookup
@@ -84,7 +85,8 @@ class ExportSpec:
 # -- renderers --------------------------------------------------------------------------------
 def code(table: str) -> Callable:
     def render(value, ctx):
-        return lookup.label(table, value) if value else ""
+        # Ledgers keep the standard's Chinese names whatever the exporting user reads.
+        return lookup.label(table, value, localize=False) if value else ""
 
     return render
 
@@ -274,12 +276,12 @@ def prepare(
     columns = list(spec.columns)
     if reveal:
         if not spec.revealable:
-            raise ExportError("该列表没有可显示的完整信息 (nothing to reveal in this list)")
+            raise ExportError(gettext("该列表没有可显示的完整信息 (nothing to reveal in this list)"))
         if not permissions.has_perm(user, spec.reveal_perm):
-            raise ExportError("您没有查看完整证件号码的权限 (you may not reveal full numbers)")
+            raise ExportError(gettext("您没有查看完整证件号码的权限 (you may not reveal full numbers)"))
         if len(purpose) < 4:
             raise ExportError(
-                "请填写查看完整信息的事由（至少 4 个字） (state the purpose, at least 4 characters)"
+                gettext("请填写查看完整信息的事由（至少 4 个字） (state the purpose, at least 4 characters)")
             )
         queryset = permissions.restrict(queryset, user, "reveal")
         columns = [
@@ -289,7 +291,7 @@ def prepare(
     filterset = spec.filterset(data=params, queryset=queryset, request=request)
     if not filterset.is_valid():
         reasons = "；".join(f"{k}: {'、'.join(v)}" for k, v in filterset.errors.items())
-        raise ExportError(f"筛选条件无效 (invalid filters): {reasons}")
+        raise ExportError(gettext("筛选条件无效 (invalid filters): %(reasons)s") % {"reasons": reasons})
     queryset = spec.annotate(filterset.qs)
     at = timezone.now()
     export = Export(

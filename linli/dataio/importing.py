@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from linli.core import permissions
 from linli.core.context import Channel, acting
@@ -178,7 +179,7 @@ class Run:
         if chunk:
             yield chunk
         if not seen:
-            raise UnsafeFile("文件中没有数据行 (the file has a header but no data rows)")
+            raise UnsafeFile(gettext("文件中没有数据行 (the file has a header but no data rows)"))
         self.total_rows = seen
         self.progress(phase, seen, seen)
 
@@ -212,11 +213,13 @@ class Run:
             if scanned >= HEADER_SCAN_ROWS:
                 break
         if best[0] < 0:
-            raise UnsafeFile("文件为空 (the file is empty)")
+            raise UnsafeFile(gettext("文件为空 (the file is empty)"))
         expected = "、".join(c.header for c in columns)
         raise UnsafeFile(
-            f"表头不正确：缺少必填列 {'、'.join(best[1])}。请使用下载的模板，表头应为：{expected} "
-            f"(wrong headers: required columns are missing)"
+            gettext(
+                "表头不正确：缺少必填列 %(join)s。请使用下载的模板，表头应为：%(expected)s (wrong headers: required columns are missing)"
+            )
+            % {"join": "、".join(best[1]), "expected": expected}
         )
 
     # -- the two passes -----------------------------------------------------------------------

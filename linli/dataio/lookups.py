@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Value
 from django.db.models.functions import Replace
+from django.utils.translation import gettext
 
 from linli.areas.choices import AreaLevel
 from linli.areas.models import Area, House
@@ -74,15 +75,19 @@ class GridResolver:
             return next(iter(found.values()))
         if len(found) > 1:
             return CellError(
-                f"网格名称“{text}”在您的辖区内不唯一，请填写网格编码或“社区名 网格名” "
-                "(ambiguous grid name; give the grid code or community and grid)"
+                gettext(
+                    "网格名称“%(text)s”在您的辖区内不唯一，请填写网格编码或“社区名 网格名” (ambiguous grid name; give the grid code or community and grid)"
+                )
+                % {"text": text}
             )
         outside = Area.objects.filter(level=AreaLevel.GRID).filter(grid_code=text) | Area.objects.filter(
             level=AreaLevel.GRID, name=text
         )
         if outside.exists():
-            return CellError(f"网格“{text}”不在您的管辖范围内 (the grid is outside your scope)")
-        return CellError(f"找不到网格“{text}” (no such grid)")
+            return CellError(
+                gettext("网格“%(text)s”不在您的管辖范围内 (the grid is outside your scope)") % {"text": text}
+            )
+        return CellError(gettext("找不到网格“%(text)s” (no such grid)") % {"text": text})
 
 
 def _fold(text: str) -> str:
@@ -144,9 +149,14 @@ class HouseResolver:
             return candidates[0]
         if len(candidates) > 1:
             raise CellError(
-                f"房屋“{text}”对应多处房屋，请填写所属网格或完整地址 (ambiguous house; give the grid or full address)"
+                gettext(
+                    "房屋“%(text)s”对应多处房屋，请填写所属网格或完整地址 (ambiguous house; give the grid or full address)"
+                )
+                % {"text": text}
             )
         if room_key(text):
             where = "所填网格内" if grid_id is not None else "您的辖区内"
-            raise CellError(f"{where}找不到房屋“{text}” (no such house)")
+            raise CellError(
+                gettext("%(where)s找不到房屋“%(text)s” (no such house)") % {"where": where, "text": text}
+            )
         return None

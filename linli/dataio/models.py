@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.fields import PathField
 
@@ -32,12 +33,12 @@ def report_name(instance, filename: str) -> str:
 
 
 class ImportStatus(models.TextChoices):
-    UPLOADED = "uploaded", "已上传"
-    VALIDATING = "validating", "校验中"
-    VALIDATED = "validated", "校验通过"
-    FAILED = "failed", "未通过"
-    IMPORTING = "importing", "导入中"
-    DONE = "done", "已导入"
+    UPLOADED = "uploaded", _("已上传")
+    VALIDATING = "validating", _("校验中")
+    VALIDATED = "validated", _("校验通过")
+    FAILED = "failed", _("未通过")
+    IMPORTING = "importing", _("导入中")
+    DONE = "done", _("已导入")
 
 
 class ImportJob(models.Model):
@@ -50,49 +51,54 @@ class ImportJob(models.Model):
     RUNNING = (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING)
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs", verbose_name="导入人"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="import_jobs",
+        verbose_name=_("导入人"),
     )
-    kind = models.CharField("导入类型", max_length=32)
-    original_name = models.CharField("原文件名", max_length=255)
-    file = models.FileField("文件", storage=import_storage, upload_to=upload_name, max_length=255, blank=True)
-    file_size = models.PositiveBigIntegerField("文件大小", default=0)
-    file_type = models.CharField("文件类型", max_length=8, blank=True)
-    encoding = models.CharField("编码", max_length=16, blank=True)
+    kind = models.CharField(_("导入类型"), max_length=32)
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    file = models.FileField(
+        _("文件"), storage=import_storage, upload_to=upload_name, max_length=255, blank=True
+    )
+    file_size = models.PositiveBigIntegerField(_("文件大小"), default=0)
+    file_type = models.CharField(_("文件类型"), max_length=8, blank=True)
+    encoding = models.CharField(_("编码"), max_length=16, blank=True)
     area = models.ForeignKey(
         "areas.Area",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
-        verbose_name="导入范围",
+        verbose_name=_("导入范围"),
     )
     area_path = PathField(blank=True, db_index=True)
     status = models.CharField(
-        "状态", max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED, db_index=True
+        _("状态"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED, db_index=True
     )
-    message = models.TextField("说明", blank=True)
-    dry_run = models.JSONField("校验结果", default=dict, blank=True)
-    error_count = models.PositiveIntegerField("错误数", default=0)
+    message = models.TextField(_("说明"), blank=True)
+    dry_run = models.JSONField(_("校验结果"), default=dict, blank=True)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
     error_report = models.FileField(
-        "错误报告", storage=import_storage, upload_to=report_name, max_length=255, blank=True
+        _("错误报告"), storage=import_storage, upload_to=report_name, max_length=255, blank=True
     )
-    phase = models.CharField("阶段", max_length=16, blank=True)
-    rows_total = models.PositiveIntegerField("总行数", null=True, blank=True)
-    rows_done = models.PositiveIntegerField("已处理行数", default=0)
-    created_count = models.PositiveIntegerField("新增", default=0)
-    updated_count = models.PositiveIntegerField("更新", default=0)
-    unchanged_count = models.PositiveIntegerField("未变", default=0)
-    counts = models.JSONField("导入计数", default=dict, blank=True)
+    phase = models.CharField(_("阶段"), max_length=16, blank=True)
+    rows_total = models.PositiveIntegerField(_("总行数"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("已处理行数"), default=0)
+    created_count = models.PositiveIntegerField(_("新增"), default=0)
+    updated_count = models.PositiveIntegerField(_("更新"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("未变"), default=0)
+    counts = models.JSONField(_("导入计数"), default=dict, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField("上传时间", default=timezone.now, db_index=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    validated_at = models.DateTimeField("校验完成时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    created_at = models.DateTimeField(_("上传时间"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    validated_at = models.DateTimeField(_("校验完成时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "导入任务 import job"
-        verbose_name_plural = "导入任务 import jobs"
+        verbose_name = _("导入任务 import job")
+        verbose_name_plural = _("导入任务 import jobs")
 
     def __str__(self):
         return f"{self.original_name} ({self.get_status_display()})"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from linli.core import history, permissions
 from linli.core.validators import IdNumberInfo, parse_id_number
@@ -139,7 +140,7 @@ class State:
 
 class PersonHouseholdSpec:
     key = "persons"
-    title = "人员及户（户籍台账）"
+    title = gettext_noop("人员及户（户籍台账）")  # translated where shown; exports keep Chinese
     title_en = "Persons with households"
     file_stem = "人员及户导入模板"
     perm = "registry.import_person"
@@ -193,7 +194,11 @@ class PersonHouseholdSpec:
 
         for column in COLUMNS:
             if column.required and not text.get(column.key):
-                fail(column.key, f"{column.header}不能为空 ({column.key} is required)")
+                fail(
+                    column.key,
+                    gettext("%(header)s不能为空 (%(key)s is required)")
+                    % {"header": column.header, "key": column.key},
+                )
         info: IdNumberInfo | None = None
         if text.get("id_number"):
             try:
@@ -225,14 +230,16 @@ class PersonHouseholdSpec:
             values["id_number"] = info.number
             given_sex = values.get("sex")
             if given_sex and given_sex != info.sex:
-                fail("sex", "性别与身份证号第 17 位不一致 (sex disagrees with the ID number)")
+                fail("sex", gettext("性别与身份证号第 17 位不一致 (sex disagrees with the ID number)"))
             values["sex"] = info.sex
             birth = values.get("birth_date")
             if birth and birth != info.birth_date:
                 fail(
                     "birth_date",
-                    f"出生日期 {birth:%Y-%m-%d} 与身份证号中的 {info.birth_date:%Y-%m-%d} 不一致 "
-                    "(birth date disagrees with the ID number)",
+                    gettext(
+                        "出生日期 %(birth)s 与身份证号中的 %(birth_date)s 不一致 (birth date disagrees with the ID number)"
+                    )
+                    % {"birth": format(birth, "%Y-%m-%d"), "birth_date": format(info.birth_date, "%Y-%m-%d")},
                 )
             values["birth_date"] = info.birth_date
         grid = None

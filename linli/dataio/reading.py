@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+from django.utils.translation import gettext
+
 from . import conf
 from .safety import XLSX, UnsafeFile
 
@@ -53,7 +55,9 @@ class Source:
         try:
             workbook = CalamineWorkbook.from_path(str(self.path))
         except (CalamineError, OSError, ValueError) as exc:
-            raise UnsafeFile(f"无法读取工作簿：{exc} (the workbook cannot be read)") from exc
+            raise UnsafeFile(
+                gettext("无法读取工作簿：%(exc)s (the workbook cannot be read)") % {"exc": exc}
+            ) from exc
         try:
             visible = [
                 i
@@ -83,7 +87,7 @@ class Source:
             for index, cells in enumerate(reader):
                 yield index + 1, cells
         except csv.Error as exc:
-            raise UnsafeFile(f"CSV 格式错误：{exc} (malformed CSV)") from exc
+            raise UnsafeFile(gettext("CSV 格式错误：%(exc)s (malformed CSV)") % {"exc": exc}) from exc
         finally:
             text.close()
             self._raw = None

@@ -14,6 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext
+
 from . import conf
 
 XLSX, CSV = "xlsx", "csv"
@@ -54,18 +56,23 @@ def file_type_of(name: str) -> str:
     if suffix in (".csv", ".txt"):
         return CSV
     raise UnsafeFile(
-        f"不支持的文件类型“{suffix or '无扩展名'}”，请上传 .xlsx 或 .csv 文件 (only .xlsx and .csv files are accepted)"
+        gettext(
+            "不支持的文件类型“%(suffix)s”，请上传 .xlsx 或 .csv 文件 (only .xlsx and .csv files are accepted)"
+        )
+        % {"suffix": suffix or gettext("无扩展名")}
     )
 
 
 def check_size(size: int) -> None:
     if size <= 0:
-        raise UnsafeFile("文件为空 (the file is empty)")
+        raise UnsafeFile(gettext("文件为空 (the file is empty)"))
     limit = conf.max_upload_bytes()
     if size > limit:
         raise UnsafeFile(
-            f"文件大小 {size / conf.MB:.1f} MB 超过上限 {limit // conf.MB} MB，请按社区拆分后分批导入 "
-            f"(the file exceeds the {limit // conf.MB} MB limit; split it)"
+            gettext(
+                "文件大小 %(MB)s MB 超过上限 %(MB2)s MB，请按社区拆分后分批导入 (the file exceeds the %(MB2)s MB limit; split it)"
+            )
+            % {"MB": format(size / conf.MB, ".1f"), "MB2": limit // conf.MB}
         )
 
 
@@ -79,10 +86,14 @@ def check_file(path: Path, name: str) -> Checked:
         if not head.startswith(ZIP_MAGIC):
             if head.startswith(OLE_MAGIC):
                 raise UnsafeFile(
-                    "这是旧版 .xls 文件或加密的工作簿，只是改了扩展名；请在 Excel 中另存为 .xlsx "
-                    "(this is a legacy or encrypted workbook renamed to .xlsx)"
+                    gettext(
+                        "这是旧版 .xls 文件或加密的工作簿，只是改了扩展名；请在 Excel 中另存为 .xlsx "
+                        "(this is a legacy or encrypted workbook renamed to .xlsx)"
+                    )
                 )
-            raise UnsafeFile("文件内容不是有效的 .xlsx 工作簿 (the content is not an .xlsx workbook)")
+            raise UnsafeFile(
+                gettext("文件内容不是有效的 .xlsx 工作簿 (the content is not an .xlsx workbook)")
+            )
         check_xlsx_package(path)
         return Checked(XLSX)
     return Checked(CSV, detect_csv_encoding(path, head))
@@ -92,22 +103,22 @@ def check_xlsx_package(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UnsafeFile("工作簿已损坏，无法打开 (the workbook is damaged)") from exc
+        raise UnsafeFile(gettext("工作簿已损坏，无法打开 (the workbook is damaged)")) from exc
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_ZIP_ENTRIES:
-            raise UnsafeFile("工作簿内部文件过多，已拒绝 (too many parts in the workbook)")
+            raise UnsafeFile(gettext("工作簿内部文件过多，已拒绝 (too many parts in the workbook)"))
         names = {e.filename.lower() for e in entries}
         if "[content_types].xml" not in names:
             raise UnsafeFile(
-                "文件内容不是有效的 .xlsx 工作簿 (no [Content_Types].xml: not an OOXML workbook)"
+                gettext("文件内容不是有效的 .xlsx 工作簿 (no [Content_Types].xml: not an OOXML workbook)")
             )
         if any(n.endswith(("vbaproject.bin", "vbadata.xml")) for n in names):
             raise UnsafeFile(
-                "工作簿包含宏代码，已拒绝；请另存为不含宏的 .xlsx (the workbook contains macros)"
+                gettext("工作簿包含宏代码，已拒绝；请另存为不含宏的 .xlsx (the workbook contains macros)")
             )
         if any(e.flag_bits & 0x1 for e in entries):
-            raise UnsafeFile("工作簿已加密，请取消密码后再上传 (encrypted workbooks are refused)")
+            raise UnsafeFile(gettext("工作簿已加密，请取消密码后再上传 (encrypted workbooks are refused)"))
         ceiling = conf.max_unzipped_bytes()
         ratio = conf.max_zip_ratio()
         total = 0
@@ -133,22 +144,26 @@ def _count_entry(
                     prologue += block[: keep - len(prologue)]
                 if total > ceiling:
                     raise UnsafeFile(
-                        f"工作簿解压后超过 {ceiling // conf.MB} MB，疑似压缩炸弹，已拒绝 "
-                        "(the workbook unpacks beyond the limit: possible zip bomb)"
+                        gettext(
+                            "工作簿解压后超过 %(MB)s MB，疑似压缩炸弹，已拒绝 (the workbook unpacks beyond the limit: possible zip bomb)"
+                        )
+                        % {"MB": ceiling // conf.MB}
                     )
                 if size > RATIO_FLOOR and size > ratio * max(entry.compress_size, 1):
                     raise UnsafeFile(
-                        "工作簿压缩比异常，疑似压缩炸弹，已拒绝 (abnormal compression ratio: possible zip bomb)"
+                        gettext(
+                            "工作簿压缩比异常，疑似压缩炸弹，已拒绝 (abnormal compression ratio: possible zip bomb)"
+                        )
                     )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OSError) as exc:
-        raise UnsafeFile("工作簿已损坏，无法打开 (the workbook is damaged)") from exc
+        raise UnsafeFile(gettext("工作簿已损坏，无法打开 (the workbook is damaged)")) from exc
     if is_xml:
         lowered = prologue.lower()
         if b"<!doctype" in lowered or b"<!entity" in lowered:
-            raise UnsafeFile("工作簿含有 DTD 声明，已拒绝 (XML with a DTD or entities is refused)")
+            raise UnsafeFile(gettext("工作簿含有 DTD 声明，已拒绝 (XML with a DTD or entities is refused)"))
         if entry.filename == "[Content_Types].xml" and any(t in lowered for t in MACRO_CONTENT_TYPES):
             raise UnsafeFile(
-                "工作簿包含宏代码，已拒绝；请另存为不含宏的 .xlsx (the workbook contains macros)"
+                gettext("工作簿包含宏代码，已拒绝；请另存为不含宏的 .xlsx (the workbook contains macros)")
             )
     return total
 
@@ -161,20 +176,26 @@ def detect_csv_encoding(path: Path, head: bytes) -> str:
     """
     if head.startswith((ZIP_MAGIC, OLE_MAGIC)):
         raise UnsafeFile(
-            "文件扩展名为 .csv，但内容是 Excel 工作簿；请另存为 CSV 或以 .xlsx 上传 "
-            "(a workbook renamed to .csv)"
+            gettext(
+                "文件扩展名为 .csv，但内容是 Excel 工作簿；请另存为 CSV 或以 .xlsx 上传 "
+                "(a workbook renamed to .csv)"
+            )
         )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnsafeFile(
-            "文件是 UTF-16 编码（Excel 的“Unicode 文本”），请另存为“CSV UTF-8” "
-            "(UTF-16 text is not supported; save as CSV UTF-8)"
+            gettext(
+                "文件是 UTF-16 编码（Excel 的“Unicode 文本”），请另存为“CSV UTF-8” "
+                "(UTF-16 text is not supported; save as CSV UTF-8)"
+            )
         )
     if _decodes(path, "utf-8"):
         return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
     if _decodes(path, "gb18030"):
         return "gb18030"
     raise UnsafeFile(
-        "无法识别文件编码，请另存为“CSV UTF-8”或 GBK 编码的 CSV (the encoding is neither UTF-8 nor GBK)"
+        gettext(
+            "无法识别文件编码，请另存为“CSV UTF-8”或 GBK 编码的 CSV (the encoding is neither UTF-8 nor GBK)"
+        )
     )
 
 
@@ -184,7 +205,9 @@ def _decodes(path: Path, encoding: str) -> bool:
         try:
             while block := fh.read(READ_BLOCK):
                 if b"\x00" in block:
-                    raise UnsafeFile("文件含有二进制内容，不是文本 CSV (the file is binary, not CSV text)")
+                    raise UnsafeFile(
+                        gettext("文件含有二进制内容，不是文本 CSV (the file is binary, not CSV text)")
+                    )
                 decoder.decode(block)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:

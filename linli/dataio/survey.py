@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Substr
+from django.utils.translation import gettext
 
 from linli.areas.choices import AreaLevel
 from linli.areas.models import Area, Building
@@ -153,7 +154,10 @@ def survey(user, on: dt.date | None = None) -> Survey:
         section = sections.get(sub_path)
         if section is None:
             section = sections[sub_path] = Section(
-                Line(f"{subdistricts.get(sub_path, '')} 合计", sub_path, total=True), []
+                Line(
+                    gettext("%(name)s 合计") % {"name": subdistricts.get(sub_path, "")}, sub_path, total=True
+                ),
+                [],
             )
         section.communities.append(line)
         for key in KEYS:

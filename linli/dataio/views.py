@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequ
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -45,7 +46,9 @@ def import_start(request):
         if length > conf.max_upload_bytes() + 64 * 1024:
             limit = conf.max_upload_bytes() // conf.MB
             return HttpResponse(
-                f"文件超过 {limit} MB 上限，请拆分后导入 (the upload exceeds {limit} MB)", status=413
+                gettext("文件超过 %(limit)s MB 上限，请拆分后导入 (the upload exceeds %(limit)s MB)")
+                % {"limit": limit},
+                status=413,
             )
     return _import_start(request)
 
@@ -108,7 +111,7 @@ def job_commit(request, pk: int):
     job = _own_job(request, pk)
     if not job.can_commit:
         messages.warning(
-            request, "该任务不能导入：只有校验通过、尚未导入的文件可以确认导入 (not committable)"
+            request, gettext("该任务不能导入：只有校验通过、尚未导入的文件可以确认导入 (not committable)")
         )
         return redirect("dataio:job", pk=job.pk)
     jobs.start_commit(job)
@@ -122,7 +125,7 @@ def job_errors(request, pk: int, fmt: str):
     """The full error report: the stored CSV as is, or converted to xlsx."""
     job = _own_job(request, pk)
     if fmt not in ("csv", "xlsx") or not job.error_report:
-        raise Http404("没有错误报告 (no error report)")
+        raise Http404(gettext("没有错误报告 (no error report)"))
     stem = f"错误报告_{job.original_name.rsplit('.', 1)[0][:40]}_{job.pk}"
     if fmt == "csv":
         return FileResponse(job.error_report.open("rb"), as_attachment=True, filename=f"{stem}.csv",

@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from linli.core import permissions
 from linli.core.scope import paths_q
@@ -58,7 +59,7 @@ def has_any(user, action: str = "view") -> bool:
 
 def require(user, action: str = "view") -> None:
     if not has_any(user, action):
-        raise PermissionDenied("没有权限 (permission denied)")
+        raise PermissionDenied(gettext("没有权限 (permission denied)"))
 
 
 def visible_events(user, action: str = "view"):
@@ -97,7 +98,9 @@ def may_act(user, event: Event, action: str) -> bool:
 
 def authorize(user, event: Event, action: str) -> None:
     if not may_act(user, event, action):
-        raise PermissionDenied("您不是该事件当前的办理单位，不能执行此操作 (not the unit that must act)")
+        raise PermissionDenied(
+            gettext("您不是该事件当前的办理单位，不能执行此操作 (not the unit that must act)")
+        )
 
 
 # Duplicate suggestions look back this far (a month-old report of the same problem is still news).

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
@@ -94,7 +95,7 @@ class EventViewSet(ScopedModelViewSet):
         data = form.validated_data
         area = data["location_area"]
         if not permissions.covers(access.area_paths(request.user, "add"), area.path):
-            raise PermissionDenied("不能在您的管辖范围以外登记事件 (outside your scope)")
+            raise PermissionDenied(gettext("不能在您的管辖范围以外登记事件 (outside your scope)"))
         try:
             event = workflow.report_event(user=request.user, **data)
         except DjangoValidationError as exc:
@@ -121,7 +122,7 @@ class EventViewSet(ScopedModelViewSet):
             kwargs.update(to_area=data.get("to_area"), to_department=data.get("to_department"))
         elif act == A.REQUEST_EXTENSION:
             if not data.get("until"):
-                raise ValidationError({"until": "请填写延期至的时间 (the new deadline is required)"})
+                raise ValidationError({"until": gettext("请填写延期至的时间 (the new deadline is required)")})
             kwargs["until"] = data["until"]
         elif act == A.APPROVE_EXTENSION and data.get("until"):
             kwargs["until"] = data["until"]

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.translation import gettext_lazy as _
 
 
 class DatabaseDaySource:
@@ -66,7 +67,7 @@ class EventsConfig(AppConfig):
 
     name = "linli.events"
     label = "events"
-    verbose_name = "事件办理 Events"
+    verbose_name = _("事件办理 Events")
 
     def ready(self):
         from linli.core import workcal

@@ -14,6 +14,7 @@ from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
+from django.utils.translation import gettext
 
 from . import conf
 
@@ -34,8 +35,9 @@ class CheckedFile:
     sha256: str
 
 
-def _error(zh: str, en: str, code: str) -> ValidationError:
-    return ValidationError(f"{zh} ({en})", code=code)
+def _error(message: str, code: str) -> ValidationError:
+    """``message`` is translated; its msgid is "中文 (English)", so Chinese readers get both."""
+    return ValidationError(message, code=code)
 
 
 def sniff(head: bytes) -> str | None:
@@ -76,8 +78,10 @@ def validate_upload(upload: File) -> CheckedFile:
     claimed = EXTENSIONS.get(extension)
     if claimed is None:
         raise _error(
-            f"不支持的文件类型 {extension or '(无扩展名)'}，只能上传 JPG、PNG、WebP 图片或 PDF",
-            "only JPEG, PNG, WebP images and PDF files are accepted",
+            gettext(
+                "不支持的文件类型 %(extension_or)s，只能上传 JPG、PNG、WebP 图片或 PDF (only JPEG, PNG, WebP images and PDF files are accepted)"
+            )
+            % {"extension_or": extension or "(无扩展名)"},
             "upload_type",
         )
     digest = hashlib.sha256()
@@ -92,15 +96,20 @@ def validate_upload(upload: File) -> CheckedFile:
             detected = sniff(block[:16])
             if detected != claimed:
                 raise _error(
-                    f"文件内容与扩展名 {extension} 不符，已拒绝",
-                    f"the content is not what the extension {extension} says",
+                    gettext(
+                        "文件内容与扩展名 %(extension)s 不符，已拒绝 (the content is not what the extension %(extension)s says)"
+                    )
+                    % {"extension": extension},
                     "upload_mismatch",
                 )
         size += len(block)
         if size > limit:
             raise _error(
-                f"文件过大，{'PDF' if claimed == PDF else '图片'}不能超过 {limit // (1024 * 1024)} MB",
-                f"the file is larger than {limit // (1024 * 1024)} MB",
+                gettext("文件过大，%(kind)s不能超过 %(limit)s MB (the file is larger than %(limit)s MB)")
+                % {
+                    "kind": "PDF" if claimed == PDF else gettext("图片"),
+                    "limit": limit // (1024 * 1024),
+                },
                 "upload_size",
             )
         digest.update(block)
@@ -110,18 +119,18 @@ def validate_upload(upload: File) -> CheckedFile:
         if pattern.search(window):
             if claimed == PDF:
                 raise _error(
-                    "PDF 含有脚本、启动动作或嵌入文件，已拒绝",
-                    "the PDF carries scripts, launch actions or embedded files",
+                    gettext(
+                        "PDF 含有脚本、启动动作或嵌入文件，已拒绝 (the PDF carries scripts, launch actions or embedded files)"
+                    ),
                     "upload_active_pdf",
                 )
             raise _error(
-                "图片中含有脚本或网页代码，已拒绝",
-                "the image carries script or markup",
+                gettext("图片中含有脚本或网页代码，已拒绝 (the image carries script or markup)"),
                 "upload_polyglot",
             )
         tail = block[-32:]
     if detected is None:
-        raise _error("文件为空", "the file is empty", "upload_empty")
+        raise _error(gettext("文件为空 (the file is empty)"), "upload_empty")
     if hasattr(upload, "seek"):
         upload.seek(0)
     return CheckedFile(

@@ -2,6 +2,8 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.areas.models import Area
 
@@ -29,7 +31,10 @@ class PhotosField(forms.FileField):
     def clean(self, data, initial=None):
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         if len(files) > MAX_FILES:
-            raise ValidationError(f"最多上传 {MAX_FILES} 个文件 (at most {MAX_FILES} files)")
+            raise ValidationError(
+                gettext("最多上传 %(MAX_FILES)s 个文件 (at most %(MAX_FILES)s files)")
+                % {"MAX_FILES": MAX_FILES}
+            )
         errors = []
         for upload in files:
             try:
@@ -74,15 +79,17 @@ class AreaChoiceField(forms.ModelChoiceField):
 class EventForm(Styled, forms.Form):
     """Staff entry: hotline, service hall, a grid worker's own report."""
 
-    channel = forms.ChoiceField(label="来源渠道", choices=EventChannel.choices, initial=EventChannel.HOTLINE)
-    category = forms.TypedChoiceField(label="事件类别", coerce=int)
-    priority = forms.ChoiceField(label="紧急程度", choices=Priority.choices, initial=Priority.NORMAL)
-    title = forms.CharField(label="标题", max_length=200)
-    description = forms.CharField(label="内容", widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    location_area = AreaChoiceField(label="发生区域", queryset=Area.objects.all())
-    address = forms.CharField(label="地址", max_length=300, required=False)
-    contact_name = forms.CharField(label="联系人", max_length=50, required=False)
-    contact_phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    channel = forms.ChoiceField(
+        label=_("来源渠道"), choices=EventChannel.choices, initial=EventChannel.HOTLINE
+    )
+    category = forms.TypedChoiceField(label=_("事件类别"), coerce=int)
+    priority = forms.ChoiceField(label=_("紧急程度"), choices=Priority.choices, initial=Priority.NORMAL)
+    title = forms.CharField(label=_("标题"), max_length=200)
+    description = forms.CharField(label=_("内容"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    location_area = AreaChoiceField(label=_("发生区域"), queryset=Area.objects.all())
+    address = forms.CharField(label=_("地址"), max_length=300, required=False)
+    contact_name = forms.CharField(label=_("联系人"), max_length=50, required=False)
+    contact_phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
     photos = PhotosField()
 
     def __init__(self, *args, areas=None, **kwargs):
@@ -96,18 +103,27 @@ class EventForm(Styled, forms.Form):
 
 
 class FilterForm(Styled, forms.Form):
-    CARD_CHOICES = [("", "全部"), ("yellow", "黄牌预警"), ("red", "红牌超期"), ("overdue", "已超期")]
+    CARD_CHOICES = [
+        ("", _("全部")),
+        ("yellow", _("黄牌预警")),
+        ("red", _("红牌超期")),
+        ("overdue", _("已超期")),
+    ]
 
-    q = forms.CharField(label="编号/标题", required=False)
-    status = forms.ChoiceField(label="状态", choices=[("", "全部"), ("open", "未办结"), *EventStatus.choices],
+    q = forms.CharField(label=_("编号/标题"), required=False)
+    status = forms.ChoiceField(label=_("状态"), choices=[("", _("全部")), ("open", _("未办结")), *EventStatus.choices],
                                required=False)  # fmt: skip
-    category = forms.CharField(label="类别编码", required=False)
-    priority = forms.ChoiceField(label="紧急程度", choices=[("", "全部"), *Priority.choices], required=False)
-    card = forms.ChoiceField(label="红黄牌", choices=CARD_CHOICES, required=False)
-    channel = forms.ChoiceField(label="渠道", choices=[("", "全部"), *EventChannel.choices], required=False)
-    area = forms.ModelChoiceField(label="发生区域", queryset=Area.objects.none(), required=False)
+    category = forms.CharField(label=_("类别编码"), required=False)
+    priority = forms.ChoiceField(
+        label=_("紧急程度"), choices=[("", _("全部")), *Priority.choices], required=False
+    )
+    card = forms.ChoiceField(label=_("红黄牌"), choices=CARD_CHOICES, required=False)
+    channel = forms.ChoiceField(
+        label=_("渠道"), choices=[("", _("全部")), *EventChannel.choices], required=False
+    )
+    area = forms.ModelChoiceField(label=_("发生区域"), queryset=Area.objects.none(), required=False)
     level = forms.ChoiceField(
-        label="处置层级", choices=[("", "全部"), *HandlingLevel.choices], required=False
+        label=_("处置层级"), choices=[("", _("全部")), *HandlingLevel.choices], required=False
     )
 
 
@@ -115,30 +131,32 @@ class ActionForm(Styled, forms.Form):
     """One form for every workflow button; the view takes the fields the action needs."""
 
     action = forms.CharField(widget=forms.HiddenInput)
-    note = forms.CharField(label="意见/理由", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    to_area = forms.ModelChoiceField(label="派遣至区域", queryset=Area.objects.all(), required=False)
-    to_department = forms.ModelChoiceField(label="派遣至职能部门", queryset=Department.objects.filter(active=True),
+    note = forms.CharField(label=_("意见/理由"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    to_area = forms.ModelChoiceField(label=_("派遣至区域"), queryset=Area.objects.all(), required=False)
+    to_department = forms.ModelChoiceField(label=_("派遣至职能部门"), queryset=Department.objects.filter(active=True),
                                            required=False)  # fmt: skip
-    until = forms.DateTimeField(label="延期至", required=False,
+    until = forms.DateTimeField(label=_("延期至"), required=False,
                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))  # fmt: skip
     review_date = forms.DateField(
-        label="复核日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("复核日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    satisfaction = forms.TypedChoiceField(label="评价", choices=[("", "—"), *Satisfaction.choices], coerce=int,
+    satisfaction = forms.TypedChoiceField(label=_("评价"), choices=[("", "—"), *Satisfaction.choices], coerce=int,
                                           required=False, empty_value=None)  # fmt: skip
     photos = PhotosField()
 
 
 # -- resident portal -------------------------------------------------------------------------------
 class PortalReportForm(Styled, forms.Form):
-    category = forms.TypedChoiceField(label="问题类别", coerce=int)
-    location_area = AreaChoiceField(label="所在社区/网格", queryset=Area.objects.none())
-    address = forms.CharField(label="具体位置", max_length=300)
-    title = forms.CharField(label="标题", max_length=60)
-    description = forms.CharField(label="问题描述", max_length=2000, widget=forms.Textarea(attrs={"rows": 4}))
-    contact_name = forms.CharField(label="称呼", max_length=50, required=False)
-    contact_phone = forms.CharField(label="联系电话 (选填)", max_length=20, required=False)
-    photos = PhotosField(label="照片 (选填，最多5张)")
+    category = forms.TypedChoiceField(label=_("问题类别"), coerce=int)
+    location_area = AreaChoiceField(label=_("所在社区/网格"), queryset=Area.objects.none())
+    address = forms.CharField(label=_("具体位置"), max_length=300)
+    title = forms.CharField(label=_("标题"), max_length=60)
+    description = forms.CharField(
+        label=_("问题描述"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    contact_name = forms.CharField(label=_("称呼"), max_length=50, required=False)
+    contact_phone = forms.CharField(label=_("联系电话 (选填)"), max_length=20, required=False)
+    photos = PhotosField(label=_("照片 (选填，最多5张)"))
     # A field people do not see: bots fill it in.
     website = forms.CharField(required=False, widget=forms.TextInput(attrs={"class": "d-none", "tabindex": "-1",
                                                                           "autocomplete": "off"}))  # fmt: skip
@@ -155,25 +173,25 @@ class PortalReportForm(Styled, forms.Form):
             pk=self.cleaned_data["category"], public=True, active=True
         ).first()
         if category is None:
-            raise ValidationError("请选择问题类别 (choose a category)")
+            raise ValidationError(gettext("请选择问题类别 (choose a category)"))
         return category
 
     def clean_website(self):
         if self.cleaned_data.get("website"):
-            raise ValidationError("提交失败 (rejected)")
+            raise ValidationError(gettext("提交失败 (rejected)"))
         return ""
 
 
 class TrackForm(Styled, forms.Form):
-    number = forms.CharField(label="受理编号", max_length=20)
-    code = forms.CharField(label="查询码", max_length=20)
+    number = forms.CharField(label=_("受理编号"), max_length=20)
+    code = forms.CharField(label=_("查询码"), max_length=20)
 
 
 class PortalRateForm(Styled, forms.Form):
     number = forms.CharField(widget=forms.HiddenInput)
     code = forms.CharField(widget=forms.HiddenInput)
-    satisfaction = forms.TypedChoiceField(label="您对办理结果是否满意", choices=Satisfaction.choices, coerce=int,
+    satisfaction = forms.TypedChoiceField(label=_("您对办理结果是否满意"), choices=Satisfaction.choices, coerce=int,
                                           widget=forms.RadioSelect)  # fmt: skip
     comment = forms.CharField(
-        label="意见", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("意见"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.core import workcal
 from linli.core.crypto import keyring
@@ -42,41 +44,43 @@ class EventCategory(ChangeLoggedModel):
     community matters). Limits are counted on the working-day calendar when the unit says so.
     """
 
-    code = models.CharField("编码", max_length=16, unique=True)
-    name = models.CharField("名称", max_length=100)
+    code = models.CharField(_("编码"), max_length=16, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="children",
-        verbose_name="上级类别",
+        verbose_name=_("上级类别"),
     )
-    description = models.TextField("说明", blank=True)
+    description = models.TextField(_("说明"), blank=True)
     default_level = models.CharField(
-        "默认处置层级", max_length=16, choices=HandlingLevel.choices, default=HandlingLevel.COMMUNITY
+        _("默认处置层级"), max_length=16, choices=HandlingLevel.choices, default=HandlingLevel.COMMUNITY
     )
     default_department = models.ForeignKey(
         "Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name="默认职能部门", help_text="区平台超时自动派遣的部门",
+        verbose_name=_("默认职能部门"), help_text=_("区平台超时自动派遣的部门"),
     )  # fmt: skip
-    limit_value = models.PositiveIntegerField("办理时限")
-    limit_unit = models.CharField("时限单位", max_length=20, choices=TimeUnit.choices)
-    urgent_limit_value = models.PositiveIntegerField("加急时限", null=True, blank=True)
-    urgent_limit_unit = models.CharField("加急时限单位", max_length=20, choices=TimeUnit.choices, blank=True)
-    response_limit_value = models.PositiveIntegerField("响应时限", default=1)
-    response_limit_unit = models.CharField(
-        "响应时限单位", max_length=20, choices=TimeUnit.choices, default=TimeUnit.WORKING_DAYS
+    limit_value = models.PositiveIntegerField(_("办理时限"))
+    limit_unit = models.CharField(_("时限单位"), max_length=20, choices=TimeUnit.choices)
+    urgent_limit_value = models.PositiveIntegerField(_("加急时限"), null=True, blank=True)
+    urgent_limit_unit = models.CharField(
+        _("加急时限单位"), max_length=20, choices=TimeUnit.choices, blank=True
     )
-    requires_onsite = models.BooleanField("三必到 (须到场)", default=False)
-    onsite_limit_minutes = models.PositiveIntegerField("到场时限 (分钟)", null=True, blank=True)
-    public = models.BooleanField("居民端/Open311 可选", default=True)
-    sort_order = models.PositiveIntegerField("排序", default=0)
-    active = models.BooleanField("有效", default=True)
+    response_limit_value = models.PositiveIntegerField(_("响应时限"), default=1)
+    response_limit_unit = models.CharField(
+        _("响应时限单位"), max_length=20, choices=TimeUnit.choices, default=TimeUnit.WORKING_DAYS
+    )
+    requires_onsite = models.BooleanField(_("三必到 (须到场)"), default=False)
+    onsite_limit_minutes = models.PositiveIntegerField(_("到场时限 (分钟)"), null=True, blank=True)
+    public = models.BooleanField(_("居民端/Open311 可选"), default=True)
+    sort_order = models.PositiveIntegerField(_("排序"), default=0)
+    active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
-        verbose_name = "事件类别 event category"
-        verbose_name_plural = "事件类别 event categories"
+        verbose_name = _("事件类别 event category")
+        verbose_name_plural = _("事件类别 event categories")
         ordering = ["sort_order", "code"]
 
     def __str__(self):
@@ -97,17 +101,17 @@ class Department(ScopedRecord):
     ``Event.objects.for_departments()``, not through area scope.
     """
 
-    code = models.CharField("编码", max_length=32, unique=True)
-    name = models.CharField("名称", max_length=100)
-    phone = models.CharField("联系电话", max_length=40, blank=True)
+    code = models.CharField(_("编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    phone = models.CharField(_("联系电话"), max_length=40, blank=True)
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="event_departments", verbose_name="成员"
+        settings.AUTH_USER_MODEL, blank=True, related_name="event_departments", verbose_name=_("成员")
     )
-    active = models.BooleanField("有效", default=True)
+    active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
-        verbose_name = "职能部门 department"
-        verbose_name_plural = "职能部门 departments"
+        verbose_name = _("职能部门 department")
+        verbose_name_plural = _("职能部门 departments")
         ordering = ["area_path", "code"]
 
     def __str__(self):
@@ -121,7 +125,7 @@ class EventSequence(models.Model):
     last = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = "事件编号序列 event number sequence"
+        verbose_name = _("事件编号序列 event number sequence")
 
     def __str__(self):
         return f"{self.day:%Y%m%d} → {self.last}"
@@ -180,109 +184,113 @@ class Event(ScopedRecord):
     permanent = True
     history_exclude = ("version", "next_sweep_at", "contact_phone_masked", "contact_phone_bidx")
 
-    number = models.CharField("编号", max_length=20, unique=True, editable=False)
-    channel = models.CharField("来源渠道", max_length=16, choices=EventChannel.choices)
+    number = models.CharField(_("编号"), max_length=20, unique=True, editable=False)
+    channel = models.CharField(_("来源渠道"), max_length=16, choices=EventChannel.choices)
     category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="events",
-                                 verbose_name="类别")  # fmt: skip
-    priority = models.CharField("紧急程度", max_length=8, choices=Priority.choices, default=Priority.NORMAL)
-    title = models.CharField("标题", max_length=200)
-    description = models.TextField("内容", blank=True)
+                                 verbose_name=_("类别"))  # fmt: skip
+    priority = models.CharField(
+        _("紧急程度"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
+    title = models.CharField(_("标题"), max_length=200)
+    description = models.TextField(_("内容"), blank=True)
 
     # where
     location_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+",
-                                      verbose_name="发生区域")  # fmt: skip
+                                      verbose_name=_("发生区域"))  # fmt: skip
     location_path = PathField(db_index=True, editable=False)
     house = models.ForeignKey("areas.House", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="events", verbose_name="房屋")  # fmt: skip
-    address = models.CharField("地址", max_length=300, blank=True)
-    lat = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
-    lng = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
+                              related_name="events", verbose_name=_("房屋"))  # fmt: skip
+    address = models.CharField(_("地址"), max_length=300, blank=True)
+    lat = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
 
     # who
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                 related_name="reported_events", verbose_name="上报人账号")  # fmt: skip
+                                 related_name="reported_events", verbose_name=_("上报人账号"))  # fmt: skip
     reporter_person = models.ForeignKey("registry.Person", on_delete=models.SET_NULL, null=True, blank=True,
-                                        related_name="reported_events", verbose_name="反映人")  # fmt: skip
-    contact_name = models.CharField("联系人", max_length=50, blank=True)
-    contact_phone = EncryptedTextField("联系电话", aad="event.contact_phone")
+                                        related_name="reported_events", verbose_name=_("反映人"))  # fmt: skip
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = EncryptedTextField(_("联系电话"), aad="event.contact_phone")
     contact_phone_masked = models.CharField(max_length=20, blank=True, editable=False)
     contact_phone_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     persons = models.ManyToManyField(
-        "registry.Person", blank=True, related_name="events", verbose_name="涉及人员"
+        "registry.Person", blank=True, related_name="events", verbose_name=_("涉及人员")
     )
     households = models.ManyToManyField("registry.Household", blank=True, related_name="events",
-                                        verbose_name="涉及住户")  # fmt: skip
+                                        verbose_name=_("涉及住户"))  # fmt: skip
 
     # state and handler
     status = models.CharField(
-        "状态", max_length=16, choices=EventStatus.choices, default=EventStatus.REPORTED
+        _("状态"), max_length=16, choices=EventStatus.choices, default=EventStatus.REPORTED
     )
     version = models.PositiveIntegerField(default=1, editable=False)
-    handling_level = models.CharField("当前处置层级", max_length=16, choices=HandlingLevel.choices)
+    handling_level = models.CharField(_("当前处置层级"), max_length=16, choices=HandlingLevel.choices)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="events", verbose_name="当前职能部门")  # fmt: skip
+                                   related_name="events", verbose_name=_("当前职能部门"))  # fmt: skip
     # Who passed it to the current handler: a return goes back there.
     sender_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+", verbose_name="移交方区域")  # fmt: skip
+                                    related_name="+", verbose_name=_("移交方区域"))  # fmt: skip
     sender_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                          related_name="+", verbose_name="移交方部门")  # fmt: skip
+                                          related_name="+", verbose_name=_("移交方部门"))  # fmt: skip
     # Who fed back the result: rework goes back there; metrics "by handler" count it.
     resolved_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="+", verbose_name="办理区域")  # fmt: skip
+                                      related_name="+", verbose_name=_("办理区域"))  # fmt: skip
     resolved_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                            related_name="+", verbose_name="办理部门")  # fmt: skip
-    locality_fallback = models.BooleanField("属地兜底", default=False, help_text="属地兜底的事件不能退回")
+                                            related_name="+", verbose_name=_("办理部门"))  # fmt: skip
+    locality_fallback = models.BooleanField(
+        _("属地兜底"), default=False, help_text=_("属地兜底的事件不能退回")
+    )
 
     # time limits: the current handler's clock
-    clock_started_at = models.DateTimeField("计时开始", null=True, blank=True)
-    response_due_at = models.DateTimeField("响应时限", null=True, blank=True)
-    due_at = models.DateTimeField("办理时限", null=True, blank=True)
-    yellow_at = models.DateTimeField("黄牌时间", null=True, blank=True)
-    yellow_card_at = models.DateTimeField("黄牌预警于", null=True, blank=True)
-    red_card_at = models.DateTimeField("红牌超期于", null=True, blank=True)
-    was_overdue = models.BooleanField("曾超期", default=False)
+    clock_started_at = models.DateTimeField(_("计时开始"), null=True, blank=True)
+    response_due_at = models.DateTimeField(_("响应时限"), null=True, blank=True)
+    due_at = models.DateTimeField(_("办理时限"), null=True, blank=True)
+    yellow_at = models.DateTimeField(_("黄牌时间"), null=True, blank=True)
+    yellow_card_at = models.DateTimeField(_("黄牌预警于"), null=True, blank=True)
+    red_card_at = models.DateTimeField(_("红牌超期于"), null=True, blank=True)
+    was_overdue = models.BooleanField(_("曾超期"), default=False)
     next_sweep_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
-    extension_until = models.DateTimeField("申请延期至", null=True, blank=True)
-    extension_reason = models.TextField("延期理由", blank=True)
+    extension_until = models.DateTimeField(_("申请延期至"), null=True, blank=True)
+    extension_reason = models.TextField(_("延期理由"), blank=True)
 
     # flags and counters
-    supervised = models.BooleanField("督办", default=False)
-    supervised_at = models.DateTimeField("督办时间", null=True, blank=True)
-    escalation_count = models.PositiveSmallIntegerField("上报次数", default=0)
-    return_count = models.PositiveSmallIntegerField("退回次数", default=0)
-    rework_count = models.PositiveSmallIntegerField("返工次数", default=0)
-    extension_count = models.PositiveSmallIntegerField("延期次数", default=0)
+    supervised = models.BooleanField(_("督办"), default=False)
+    supervised_at = models.DateTimeField(_("督办时间"), null=True, blank=True)
+    escalation_count = models.PositiveSmallIntegerField(_("上报次数"), default=0)
+    return_count = models.PositiveSmallIntegerField(_("退回次数"), default=0)
+    rework_count = models.PositiveSmallIntegerField(_("返工次数"), default=0)
+    extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
 
     # 三必到
-    onsite_due_at = models.DateTimeField("到场时限", null=True, blank=True)
-    onsite_at = models.DateTimeField("到场时间", null=True, blank=True)
+    onsite_due_at = models.DateTimeField(_("到场时限"), null=True, blank=True)
+    onsite_at = models.DateTimeField(_("到场时间"), null=True, blank=True)
 
     # milestones
-    reported_at = models.DateTimeField("上报时间", db_index=True)
-    responded_at = models.DateTimeField("响应时间", null=True, blank=True)
-    accepted_at = models.DateTimeField("立案时间", null=True, blank=True)
-    dispatched_at = models.DateTimeField("派遣时间", null=True, blank=True)
-    signed_at = models.DateTimeField("签收时间", null=True, blank=True)
-    fed_back_at = models.DateTimeField("反馈时间", null=True, blank=True)
-    verified_at = models.DateTimeField("核查时间", null=True, blank=True)
-    closed_at = models.DateTimeField("结案时间", null=True, blank=True, db_index=True)
-    rated_at = models.DateTimeField("评价时间", null=True, blank=True)
-    archived_at = models.DateTimeField("归档时间", null=True, blank=True)
-    reply = models.TextField("办理结果答复", blank=True)
+    reported_at = models.DateTimeField(_("上报时间"), db_index=True)
+    responded_at = models.DateTimeField(_("响应时间"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("立案时间"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("派遣时间"), null=True, blank=True)
+    signed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    fed_back_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True, db_index=True)
+    rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
+    reply = models.TextField(_("办理结果答复"), blank=True)
     satisfaction = models.PositiveSmallIntegerField(
-        "满意度", choices=Satisfaction.choices, null=True, blank=True
+        _("满意度"), choices=Satisfaction.choices, null=True, blank=True
     )
-    rating_comment = models.TextField("评价意见", blank=True)
+    rating_comment = models.TextField(_("评价意见"), blank=True)
     # Written at closure so that averages are one aggregate, not a per-row computation.
-    handling_seconds = models.PositiveIntegerField("办理用时 (秒)", null=True, blank=True)
-    handling_working_seconds = models.PositiveIntegerField("办理用时 (工作秒)", null=True, blank=True)
+    handling_seconds = models.PositiveIntegerField(_("办理用时 (秒)"), null=True, blank=True)
+    handling_working_seconds = models.PositiveIntegerField(_("办理用时 (工作秒)"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = EventQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "事件 event"
-        verbose_name_plural = "事件 events"
+        verbose_name = _("事件 event")
+        verbose_name_plural = _("事件 events")
         ordering = ["-reported_at", "-id"]
         indexes = [
             models.Index(fields=["status", "area_path"], name="events_event_status_area"),
@@ -314,7 +322,8 @@ class Event(ScopedRecord):
         workflow_fields = changed - EDITABLE_FIELDS
         if workflow_fields:
             raise PermissionDenied(
-                f"状态、处置单位与时限只能通过办理流程改变 (use the workflow to change {sorted(workflow_fields)})"
+                gettext("状态、处置单位与时限只能通过办理流程改变 (use the workflow to change %(sorted)s)")
+                % {"sorted": sorted(workflow_fields)}
             )
         if not changed:
             return None
@@ -324,7 +333,9 @@ class Event(ScopedRecord):
             .update(version=models.F("version") + 1)
         )
         if claimed != 1:
-            raise PermissionDenied("事件已被他人更新，请刷新后再改 (the event changed meanwhile; reload it)")
+            raise PermissionDenied(
+                gettext("事件已被他人更新，请刷新后再改 (the event changed meanwhile; reload it)")
+            )
         self.version += 1
         kwargs["update_fields"] = sorted(
             {self._meta.get_field(name).name for name in changed | EDITABLE_DERIVED} | {"updated_at"}
@@ -371,7 +382,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     """A timeline is evidence: rows are added, never changed or removed (outside a purge)."""
 
     def update(self, **kwargs):
-        raise PermissionDenied("办理记录只能追加，不能修改 (event steps are append-only)")
+        raise PermissionDenied(gettext("办理记录只能追加，不能修改 (event steps are append-only)"))
 
     def delete(self):
         from linli.core.history import check_deletable
@@ -385,33 +396,33 @@ class EventStep(models.Model):
 
     permanent = True
 
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="steps", verbose_name="事件")
-    action = models.CharField("动作", max_length=24, choices=StepAction.choices)
-    from_status = models.CharField("原状态", max_length=16, choices=EventStatus.choices, blank=True)
-    to_status = models.CharField("新状态", max_length=16, choices=EventStatus.choices, blank=True)
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="steps", verbose_name=_("事件"))
+    action = models.CharField(_("动作"), max_length=24, choices=StepAction.choices)
+    from_status = models.CharField(_("原状态"), max_length=16, choices=EventStatus.choices, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=16, choices=EventStatus.choices, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="+", verbose_name="操作人")  # fmt: skip
-    actor_name = models.CharField("操作人姓名", max_length=150, blank=True)
-    actor_level = models.CharField("操作层级", max_length=16, choices=HandlingLevel.choices, blank=True)
+                              related_name="+", verbose_name=_("操作人"))  # fmt: skip
+    actor_name = models.CharField(_("操作人姓名"), max_length=150, blank=True)
+    actor_level = models.CharField(_("操作层级"), max_length=16, choices=HandlingLevel.choices, blank=True)
     actor_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name="操作区域")  # fmt: skip
+                                   related_name="+", verbose_name=_("操作区域"))  # fmt: skip
     actor_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                         related_name="+", verbose_name="操作部门")  # fmt: skip
+                                         related_name="+", verbose_name=_("操作部门"))  # fmt: skip
     to_area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+", verbose_name="移交至区域")  # fmt: skip
+                                related_name="+", verbose_name=_("移交至区域"))  # fmt: skip
     to_department = models.ForeignKey(Department, on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="+", verbose_name="移交至部门")  # fmt: skip
-    time = models.DateTimeField("时间", db_index=True)
-    note = models.TextField("意见/说明", blank=True)
-    data = models.JSONField("附加数据", default=dict, blank=True)
-    channel = models.CharField("渠道", max_length=16, blank=True)
+                                      related_name="+", verbose_name=_("移交至部门"))  # fmt: skip
+    time = models.DateTimeField(_("时间"), db_index=True)
+    note = models.TextField(_("意见/说明"), blank=True)
+    data = models.JSONField(_("附加数据"), default=dict, blank=True)
+    channel = models.CharField(_("渠道"), max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "办理记录 event step"
-        verbose_name_plural = "办理记录 event steps"
+        verbose_name = _("办理记录 event step")
+        verbose_name_plural = _("办理记录 event steps")
         ordering = ["time", "id"]
         indexes = [models.Index(fields=["event", "time"], name="events_step_event_time")]
 
@@ -420,7 +431,7 @@ class EventStep(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
-            raise PermissionDenied("办理记录只能追加，不能修改 (event steps are append-only)")
+            raise PermissionDenied(gettext("办理记录只能追加，不能修改 (event steps are append-only)"))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -443,18 +454,18 @@ class Attachment(models.Model):
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="attachments")
     step = models.ForeignKey(EventStep, on_delete=models.PROTECT, null=True, blank=True,
                              related_name="attachments")  # fmt: skip
-    file = models.FileField("文件", upload_to=attachment_path, max_length=200)
-    original_name = models.CharField("原文件名", max_length=200)
-    content_type = models.CharField("类型", max_length=40)
-    size = models.PositiveIntegerField("大小 (字节)")
+    file = models.FileField(_("文件"), upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小 (字节)"))
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+")  # fmt: skip
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "附件 attachment"
-        verbose_name_plural = "附件 attachments"
+        verbose_name = _("附件 attachment")
+        verbose_name_plural = _("附件 attachments")
         ordering = ["uploaded_at", "id"]
 
     def __str__(self):
@@ -469,28 +480,28 @@ class ShelvedCase(models.Model):
     """
 
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="shelvings")
-    reason = models.TextField("挂账原因")
-    review_date = models.DateField("复核日期")
+    reason = models.TextField(_("挂账原因"))
+    review_date = models.DateField(_("复核日期"))
     previous_status = models.CharField(max_length=16, choices=EventStatus.choices)
-    shelved_at = models.DateTimeField("挂账时间")
+    shelved_at = models.DateTimeField(_("挂账时间"))
     shelved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")  # fmt: skip
     area = models.ForeignKey(
-        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name="挂账单位区域"
+        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("挂账单位区域")
     )
     area_path = PathField(db_index=True)
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    review_count = models.PositiveSmallIntegerField("复核次数", default=0)
-    resumed_at = models.DateTimeField("解除时间", null=True, blank=True)
+    review_count = models.PositiveSmallIntegerField(_("复核次数"), default=0)
+    resumed_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
     resumed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")  # fmt: skip
-    resume_note = models.TextField("解除说明", blank=True)
+    resume_note = models.TextField(_("解除说明"), blank=True)
 
     class Meta:
-        verbose_name = "挂账 shelved case"
-        verbose_name_plural = "挂账台账 shelved cases"
+        verbose_name = _("挂账 shelved case")
+        verbose_name_plural = _("挂账台账 shelved cases")
         ordering = ["review_date", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -526,8 +537,8 @@ class Notification(models.Model):
     objects = NotificationQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "通知 notification"
-        verbose_name_plural = "通知 notifications"
+        verbose_name = _("通知 notification")
+        verbose_name_plural = _("通知 notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at"], name="events_notification_unread")]
 
@@ -546,13 +557,13 @@ class WorkCalendarDay(ChangeLoggedModel):
     arrangement here when the State Council publishes it (each November).
     """
 
-    date = models.DateField("日期", unique=True)
-    kind = models.CharField("类型", max_length=8, choices=CalendarDayKind.choices)
-    name = models.CharField("名称", max_length=50, blank=True)
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=8, choices=CalendarDayKind.choices)
+    name = models.CharField(_("名称"), max_length=50, blank=True)
 
     class Meta:
-        verbose_name = "节假日/调休 calendar day"
-        verbose_name_plural = "节假日/调休 calendar days"
+        verbose_name = _("节假日/调休 calendar day")
+        verbose_name_plural = _("节假日/调休 calendar days")
         ordering = ["date"]
 
     def __str__(self):

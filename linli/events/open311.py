@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .choices import FINISHED_STATES, EventChannel
 
@@ -88,10 +89,10 @@ def _decimal(value, name: str, low: int, high: int, errors: dict):
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        errors[name] = f"{name} 不是数字 (not a number)"
+        errors[name] = gettext("%(name)s 不是数字 (not a number)") % {"name": name}
         return None
     if not low <= number <= high:
-        errors[name] = f"{name} 超出范围 (out of range)"
+        errors[name] = gettext("%(name)s 超出范围 (out of range)") % {"name": name}
         return None
     return number.quantize(Decimal("0.000001"))
 
@@ -106,20 +107,20 @@ def parse_request(data, categories) -> ServiceRequest:
     code = (get("service_code") or "").strip()
     category = categories.get(code)
     if not code:
-        errors["service_code"] = "缺少 service_code (service_code is required)"
+        errors["service_code"] = gettext("缺少 service_code (service_code is required)")
     elif category is None or not category.active or not category.public:
-        errors["service_code"] = f"未知的服务类别 {code} (unknown service_code)"
+        errors["service_code"] = gettext("未知的服务类别 %(code)s (unknown service_code)") % {"code": code}
     lat = _decimal(get("lat"), "lat", -90, 90, errors)
     lng = _decimal(get("long"), "long", -180, 180, errors)
     if (lat is None) != (lng is None) and "lat" not in errors and "long" not in errors:
-        errors["lat"] = "lat 与 long 须同时提供 (lat and long go together)"
+        errors["lat"] = gettext("lat 与 long 须同时提供 (lat and long go together)")
     address = (get("address_string") or "").strip()
     address_id = (get("address_id") or "").strip()
     if lat is None and not address and not address_id and "lat" not in errors and "long" not in errors:
-        errors["location"] = "须提供 lat/long、address_string 或 address_id (a location is required)"
+        errors["location"] = gettext("须提供 lat/long、address_string 或 address_id (a location is required)")
     description = (get("description") or "").strip()
     if len(description) > 4000:
-        errors["description"] = "description 过长，最多 4000 字 (at most 4000 characters)"
+        errors["description"] = gettext("description 过长，最多 4000 字 (at most 4000 characters)")
     if errors:
         raise ValidationError(errors)
     # Chinese names are family name first.

@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from linli.core.views import policy
@@ -135,7 +136,7 @@ def portal_track(request):
         if form.is_valid():
             event = find(form.cleaned_data["number"], form.cleaned_data["code"])
             if event is None:
-                form.add_error(None, "编号或查询码不正确 (number or code not found)")
+                form.add_error(None, gettext("编号或查询码不正确 (number or code not found)"))
     context = {"form": form, "event": event}
     if event is not None:
         steps = event.steps.filter(action__in=PUBLIC_STEPS).order_by("time", "id")
@@ -158,18 +159,23 @@ def portal_rate(request):
     form = PortalRateForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "events/portal/message.html", {"message": "请选择评价 (choose a rating)"}, status=400
+            request,
+            "events/portal/message.html",
+            {"message": gettext("请选择评价 (choose a rating)")},
+            status=400,
         )
     event = find(form.cleaned_data["number"], form.cleaned_data["code"])
     if event is None:
-        return render(request, "events/portal/message.html", {"message": "编号或查询码不正确"}, status=404)
+        return render(
+            request, "events/portal/message.html", {"message": gettext("编号或查询码不正确")}, status=404
+        )
     try:
         workflow.rate(event, request.user if request.user.is_authenticated else None,
                       satisfaction=form.cleaned_data["satisfaction"], note=form.cleaned_data["comment"])  # fmt: skip
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "感谢您的评价")
+        messages.success(request, gettext("感谢您的评价"))
     return redirect(f"{reverse('events:portal_track')}?number={event.number}&code={tracking_code(event)}")
 
 

@@ -13,10 +13,11 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from linli.areas.models import Area
-from linli.core import permissions
+from linli.core import areafocus, permissions
 from linli.core.views import policy
 
 from . import access, metrics, workflow
@@ -66,7 +67,7 @@ def action_kwargs(action: str, data: dict) -> dict:
         kwargs.update(to_area=data.get("to_area"), to_department=data.get("to_department"))
     elif action == A.REQUEST_EXTENSION:
         if not data.get("until"):
-            raise ValidationError("请填写延期至的时间 (the new deadline is required)")
+            raise ValidationError(gettext("请填写延期至的时间 (the new deadline is required)"))
         kwargs["until"] = data["until"]
     elif action in (A.SHELVE, A.REVIEW_SHELVED):
         kwargs["review_date"] = data.get("review_date")
@@ -83,7 +84,7 @@ def action_kwargs(action: str, data: dict) -> dict:
 def run_action(user, event: Event, action: str, data: dict):
     """Check the state first (a clear 400/message), then who may act (403), then do it."""
     if action not in workflow.ACTIONS:
-        raise ValidationError(f"未知的操作 {action} (unknown action)")
+        raise ValidationError(gettext("未知的操作 %(action)s (unknown action)") % {"action": action})
     workflow.check(event, action)
     access.authorize(user, event, action)
     return workflow.perform(action, event, user, **action_kwargs(action, data))
@@ -121,7 +122,8 @@ def filter_events(queryset, data: dict, now=None):
 def event_list(request):
     access.require(request.user, "view")
     queryset = access.visible_events(request.user)
-    form = FilterForm(request.GET or None)
+    query = areafocus.apply(request)  # the area chosen in the area-tree panel, remembered
+    form = FilterForm(query or None)
     form.fields["area"].queryset = permissions.restrict(
         Area.objects.all(), request.user, "view", field="path"
     )
@@ -131,7 +133,6 @@ def event_list(request):
     now = timezone.now()
     for event in page:
         event.card_now = event.card(now)
-    query = request.GET.copy()
     query.pop("page", None)
     return render(request, "events/event_list.html", {
         "page_obj": page, "filter_form": form, "query_string": query.urlencode(),
@@ -201,7 +202,7 @@ def event_action(request, pk):
         for message in exc.messages:
             messages.error(request, message)
         return redirect(detail)
-    messages.success(request, f"已{label(action)}")
+    messages.success(request, gettext("已%(label)s") % {"label": label(action)})
     if not access.visible_events(request.user).filter(pk=event.pk).exists():
         return redirect("events:list")
     return redirect(detail)
@@ -232,7 +233,7 @@ def event_add(request):
             else:
                 form.add_error(None, exc)
         else:
-            messages.success(request, f"已登记事件 {event.number}")
+            messages.success(request, gettext("已登记事件 %(number)s") % {"number": event.number})
             if access.visible_events(request.user).filter(pk=event.pk).exists():
                 return redirect("events:detail", event.pk)
             return redirect("events:list")
@@ -262,7 +263,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, ValueError):
-        raise Http404("文件不存在 (file missing)") from None
+        raise Http404(gettext("文件不存在 (file missing)")) from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
                             content_type=attachment.content_type)  # fmt: skip
     response["X-Content-Type-Options"] = "nosniff"
@@ -273,12 +274,12 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 
 # -- metrics ---------------------------------------------------------------------------------------
 RATE_LABELS = [
-    ("response_rate", "响应率"), ("closure_rate", "结案率"), ("on_time_rate", "按期办结率"),
-    ("rework_rate", "返工率"), ("satisfaction_rate", "满意率"), ("onsite_rate", "到场及时率"),
+    ("response_rate", gettext_lazy("响应率")), ("closure_rate", gettext_lazy("结案率")), ("on_time_rate", gettext_lazy("按期办结率")),
+    ("rework_rate", gettext_lazy("返工率")), ("satisfaction_rate", gettext_lazy("满意率")), ("onsite_rate", gettext_lazy("到场及时率")),
 ]  # fmt: skip
 COUNT_LABELS = [
-    ("reported", "上报"), ("accepted", "立案"), ("rejected", "不予立案"), ("closed", "结案"),
-    ("rated", "评价"), ("overdue_open", "超期未办"), ("shelved", "挂账"),
+    ("reported", gettext_lazy("上报")), ("accepted", gettext_lazy("立案")), ("rejected", gettext_lazy("不予立案")), ("closed", gettext_lazy("结案")),
+    ("rated", gettext_lazy("评价")), ("overdue_open", gettext_lazy("超期未办")), ("shelved", gettext_lazy("挂账")),
 ]  # fmt: skip
 
 
@@ -344,5 +345,5 @@ def notification_list(request):
 @require_POST
 def notifications_read(request):
     Notification.objects.filter(user=request.user).mark_read()
-    messages.success(request, "已全部标为已读")
+    messages.success(request, gettext("已全部标为已读"))
     return redirect("events:notifications")

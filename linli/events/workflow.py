@@ -38,6 +38,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from linli.areas.models import Area
 from linli.core import context, history, workcal
@@ -71,8 +72,9 @@ class ConcurrentChange(TransitionError):
     """Someone else changed the event between reading and writing it."""
 
 
-def _error(zh: str, en: str, code: str = "transition", cls=TransitionError) -> TransitionError:
-    return cls(f"{zh} ({en})", code=code)
+def _error(message: str, code: str = "transition", cls=TransitionError) -> TransitionError:
+    """``message`` is translated; its msgid is "中文 (English)", so Chinese readers get both."""
+    return cls(message, code=code)
 
 
 @dataclass(frozen=True)
@@ -331,32 +333,37 @@ def _guard(event: Event, action: str) -> TransitionError | None:
     """Conditions beyond the status; ``None`` when the action may proceed."""
     if action == A.REJECT and event.accepted_at is not None:
         return _error(
-            "已立案的事件不能不予立案，请退回或上报",
-            "an accepted event cannot be rejected; return or escalate it",
+            gettext(
+                "已立案的事件不能不予立案，请退回或上报 (an accepted event cannot be rejected; return or escalate it)"
+            ),
         )
     if action == A.RETURN:
         if event.locality_fallback:
-            return _error("属地兜底的事件不能退回", "an event assigned to its locality cannot be returned")
+            return _error(
+                gettext("属地兜底的事件不能退回 (an event assigned to its locality cannot be returned)")
+            )
         if not (event.sender_area_id or event.sender_department_id):
             return _error(
-                "新上报的事件不能退回，请受理或不予立案",
-                "a new report cannot be returned; accept or reject it",
+                gettext(
+                    "新上报的事件不能退回，请受理或不予立案 (a new report cannot be returned; accept or reject it)"
+                ),
             )
     if action in (A.ESCALATE, A.AUTO_ESCALATE) and escalation_target(event) is None:
         return _error(
-            "已是最高处置层级，无法再上报，请派遣至职能部门或督办",
-            "already at the top level; dispatch or supervise",
+            gettext(
+                "已是最高处置层级，无法再上报，请派遣至职能部门或督办 (already at the top level; dispatch or supervise)"
+            ),
         )
     if action == A.REQUEST_EXTENSION and event.extension_until is not None:
-        return _error("已有待审批的延期申请", "an extension request is already pending")
+        return _error(gettext("已有待审批的延期申请 (an extension request is already pending)"))
     if action in (A.APPROVE_EXTENSION, A.DENY_EXTENSION) and event.extension_until is None:
-        return _error("没有待审批的延期申请", "no extension request is pending")
+        return _error(gettext("没有待审批的延期申请 (no extension request is pending)"))
     if action == A.EXPEDITE and event.priority == Priority.URGENT:
-        return _error("事件已是加急", "the event is already urgent")
+        return _error(gettext("事件已是加急 (the event is already urgent)"))
     if action == A.ARRIVE and event.onsite_at is not None:
-        return _error("已登记到场时间", "the arrival is already recorded")
+        return _error(gettext("已登记到场时间 (the arrival is already recorded)"))
     if action == A.LOCALITY and event.department_id is None and event.area_id == locality_of(event).pk:
-        return _error("事件已在属地处置", "the event is already with its locality")
+        return _error(gettext("事件已在属地处置 (the event is already with its locality)"))
     return None
 
 
@@ -364,8 +371,15 @@ def check(event: Event, action: str) -> None:
     """Raise :class:`TransitionError` unless ``action`` is possible on ``event`` in its current state."""
     if event.status not in TRANSITIONS[action].sources:
         raise _error(
-            f"事件当前为“{EventStatus(event.status).label.split()[0]}”，不能{StepAction(action).label.split()[0]}",
-            f"cannot {action} an event that is {event.status}",
+            gettext(
+                "事件当前为“%(status_label)s”，不能%(action_label)s (cannot %(action)s an event that is %(status)s)"
+            )
+            % {
+                "status_label": EventStatus(event.status).label.split()[0],
+                "action_label": StepAction(action).label.split()[0],
+                "action": action,
+                "status": event.status,
+            },
             "state",
         )
     problem = _guard(event, action)
@@ -403,8 +417,8 @@ def _apply(
     check(event, action)
     if t.needs_note and not note:
         raise _error(
-            f"{StepAction(action).label.split()[0]}须填写理由或说明",
-            f"{action} needs a reason or note",
+            gettext("%(action_label)s须填写理由或说明 (%(action)s needs a reason or note)")
+            % {"action_label": StepAction(action).label.split()[0], "action": action},
             "note_required",
         )
     acting = _acting(event, user, on_behalf_of, t.acts_for)
@@ -434,8 +448,9 @@ def _apply(
         )
         if claimed != 1:
             raise _error(
-                "事件已被他人处理或已发生变化，请刷新后重试",
-                "the event changed meanwhile; reload and try again",
+                gettext(
+                    "事件已被他人处理或已发生变化，请刷新后重试 (the event changed meanwhile; reload and try again)"
+                ),
                 "concurrent",
                 cls=ConcurrentChange,
             )
@@ -508,23 +523,27 @@ def report_event(
     title = (title or "").strip()
     errors = {}
     if not title:
-        errors["title"] = "请填写标题 (a title is required)"
+        errors["title"] = gettext("请填写标题 (a title is required)")
     if not category.active:
-        errors["category"] = "该类别已停用 (this category is no longer in use)"
+        errors["category"] = gettext("该类别已停用 (this category is no longer in use)")
     if location_area is None and house is not None:
         location_area = house.area
     if location_area is None:
-        errors["location_area"] = "请选择事件发生的区域 (choose where it happened)"
+        errors["location_area"] = gettext("请选择事件发生的区域 (choose where it happened)")
     elif house is not None and not house.area_path.startswith(location_area.path):
-        errors["house"] = "房屋不在所选区域内 (the house is not in the chosen area)"
+        errors["house"] = gettext("房屋不在所选区域内 (the house is not in the chosen area)")
     if channel not in EventChannel.values:
-        errors["channel"] = f"未知的来源渠道 (unknown channel) {channel!r}"
+        errors["channel"] = gettext("未知的来源渠道 (unknown channel) %(channel)s") % {
+            "channel": repr(channel)
+        }
     if priority not in Priority.values:
-        errors["priority"] = f"未知的紧急程度 (unknown priority) {priority!r}"
+        errors["priority"] = gettext("未知的紧急程度 (unknown priority) %(priority)s") % {
+            "priority": repr(priority)
+        }
     if (lat is not None and not -90 <= float(lat) <= 90) or (
         lng is not None and not -180 <= float(lng) <= 180
     ):
-        errors["lat"] = "经纬度超出范围 (latitude/longitude out of range)"
+        errors["lat"] = gettext("经纬度超出范围 (latitude/longitude out of range)")
     if contact_phone:
         try:
             contact_phone = parse_phone(contact_phone)
@@ -614,24 +633,30 @@ def reject(event, user=None, *, note, attachments=(), at=None, on_behalf_of=None
 def _check_dispatch_target(event: Event, to_area: Area | None, to_department: Department | None):
     if (to_area is None) == (to_department is None):
         raise _error(
-            "请选择一个派遣对象：下级区域或职能部门", "choose one target: a child area or a department"
+            gettext(
+                "请选择一个派遣对象：下级区域或职能部门 (choose one target: a child area or a department)"
+            )
         )
     if event.department_id:
         raise _error(
-            "职能部门不能再派遣，请签收办理或退回",
-            "a department cannot dispatch further; handle or return it",
+            gettext(
+                "职能部门不能再派遣，请签收办理或退回 (a department cannot dispatch further; handle or return it)"
+            ),
         )
     if to_area is not None:
         if not (to_area.path.startswith(event.area.path) and to_area.path != event.area.path):
-            raise _error("只能派遣给本级以下的区域", "an area can only dispatch to areas below it", "target")
+            raise _error(
+                gettext("只能派遣给本级以下的区域 (an area can only dispatch to areas below it)"), "target"
+            )
         return to_area
     if not to_department.active:
-        raise _error("该职能部门已停用", "that department is no longer active", "target")
+        raise _error(gettext("该职能部门已停用 (that department is no longer active)"), "target")
     serves_location = event.location_path.startswith(to_department.area_path)
     below_handler = to_department.area_path.startswith(event.area.path)
     if not (serves_location or below_handler):
         raise _error(
-            "该职能部门不负责事件所在区域", "that department does not serve the event's area", "target"
+            gettext("该职能部门不负责事件所在区域 (that department does not serve the event's area)"),
+            "target",
         )
     return to_department
 
@@ -720,7 +745,8 @@ def request_extension(event, user=None, *, until: dt.datetime, note, attachments
     check(event, A.REQUEST_EXTENSION)
     if (event.due_at is not None and until <= event.due_at) or until <= at:
         raise _error(
-            "申请的期限须晚于当前时限", "the requested deadline must be later than the current one", "until"
+            gettext("申请的期限须晚于当前时限 (the requested deadline must be later than the current one)"),
+            "until",
         )
     return _apply(event, A.REQUEST_EXTENSION, user, at=at, note=note, attachments=attachments,
                   on_behalf_of=on_behalf_of, values={"extension_until": until, "extension_reason": note.strip()},
@@ -817,7 +843,8 @@ def rate(event, user=None, *, satisfaction: int, note="", at=None, on_behalf_of=
     check(event, A.RATE)
     if satisfaction not in Satisfaction.values:
         raise _error(
-            "请选择满意、基本满意或不满意", "choose satisfied, basically satisfied or dissatisfied", "rating"
+            gettext("请选择满意、基本满意或不满意 (choose satisfied, basically satisfied or dissatisfied)"),
+            "rating",
         )
     return _apply(event, A.RATE, user, at=at, note=note, on_behalf_of=on_behalf_of,
                   values={"satisfaction": satisfaction, "rating_comment": (note or "").strip(), "rated_at": at},
@@ -842,7 +869,7 @@ def shelve(
     at = at or timezone.now()
     check(event, A.SHELVE)
     if review_date is None or review_date <= timezone.localtime(at).date():
-        raise _error("复核日期须晚于今天", "the review date must be after today", "review_date")
+        raise _error(gettext("复核日期须晚于今天 (the review date must be after today)"), "review_date")
     previous = event.status
 
     def register(ev, step):
@@ -868,7 +895,7 @@ def review_shelved(event, user=None, *, note, review_date: dt.date, at=None, on_
     at = at or timezone.now()
     check(event, A.REVIEW_SHELVED)
     if review_date is None or review_date <= timezone.localtime(at).date():
-        raise _error("复核日期须晚于今天", "the review date must be after today", "review_date")
+        raise _error(gettext("复核日期须晚于今天 (the review date must be after today)"), "review_date")
 
     def update_register(ev, step):
         ShelvedCase.objects.filter(event=ev, resumed_at__isnull=True).update(
@@ -1002,5 +1029,9 @@ def perform(action: str, event: Event, user=None, **kwargs) -> EventStep:
     try:
         function = ACTIONS[action]
     except KeyError:
-        raise _error(f"未知的操作 {action}", f"unknown action {action!r}", "action") from None
+        raise _error(
+            gettext("未知的操作 %(action)s (unknown action %(action2)s)")
+            % {"action": action, "action2": repr(action)},
+            "action",
+        ) from None
     return function(event, user, **kwargs)

@@ -3,6 +3,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -24,7 +25,7 @@ def _domain_error(exc: DjangoValidationError) -> ValidationError:
 
 def _require_at(user, perm: str, area_path: str) -> None:
     if not permissions.has_perm(user, perm, area_path=area_path):
-        raise PermissionDenied("不能在您的管辖范围以外操作 (outside your scope)")
+        raise PermissionDenied(gettext("不能在您的管辖范围以外操作 (outside your scope)"))
 
 
 class GridAssignmentViewSet(ScopedModelViewSet):
@@ -54,7 +55,7 @@ class GridAssignmentViewSet(ScopedModelViewSet):
         """卸任: end the assignment today."""
         assignment = self.get_object()
         if assignment.end_date is not None:
-            raise ValidationError({"end_date": "该分工已结束 (already ended)"})
+            raise ValidationError({"end_date": gettext("该分工已结束 (already ended)")})
         try:
             services.end_assignment(assignment)
         except DjangoValidationError as exc:
@@ -107,7 +108,9 @@ class DiaryEntryViewSet(ScopedModelViewSet):
         except DjangoValidationError as exc:
             raise _domain_error(exc) from None
         if DiaryEntry.objects.filter(author=entry.author, area=area, date=entry.date).exists():
-            raise ValidationError({"date": "这一天已经写过该网格的民情日记 (one entry a day per grid)"})
+            raise ValidationError(
+                {"date": gettext("这一天已经写过该网格的民情日记 (one entry a day per grid)")}
+            )
         with transaction.atomic():
             serializer.save(author=self.request.user)
             self._ensure_in_scope(serializer.instance)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GridConfig(AppConfig):
@@ -6,4 +7,4 @@ class GridConfig(AppConfig):
 
     name = "linli.grid"
     label = "grid"
-    verbose_name = "网格工作 Grid work"
+    verbose_name = _("网格工作 Grid work")

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "visit_rules.json"
 
@@ -20,10 +21,14 @@ def load_visit_rules(rule_model=None, group_type_model=None, data_file: Path = D
         unknown = sorted(set(entry.get("group_types", [])) - known)
         if unknown:
             raise ValidationError(
-                f"走访规则 {entry['key']} 引用了未知人群类别 (unknown group types): {unknown}"
+                gettext("走访规则 %(entry)s 引用了未知人群类别 (unknown group types): %(unknown)s")
+                % {"entry": entry["key"], "unknown": unknown}
             )
         if int(entry["interval_days"]) < 1:
-            raise ValidationError(f"走访规则 {entry['key']} 的间隔须至少 1 天 (interval must be ≥ 1 day)")
+            raise ValidationError(
+                gettext("走访规则 %(entry)s 的间隔须至少 1 天 (interval must be ≥ 1 day)")
+                % {"entry": entry["key"]}
+            )
         rule_model.objects.update_or_create(
             key=entry["key"],
             defaults={

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.history import ScopedRecord, ScopedRecordQuerySet
 
@@ -23,7 +25,7 @@ def _grid_only(area) -> None:
     from linli.areas.choices import AreaLevel
 
     if area is not None and area.level != AreaLevel.GRID:
-        raise ValidationError({"area": "只能选择网格 (choose a grid)"})
+        raise ValidationError({"area": gettext("只能选择网格 (choose a grid)")})
 
 
 class AssignmentQuerySet(ScopedRecordQuerySet):
@@ -36,18 +38,18 @@ class GridAssignment(ScopedRecord):
     """A worker's duty in a grid: the responsible worker (one per grid at a time) or a deputy."""
 
     user = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="grid_assignments", verbose_name="网格员"
+        USER, on_delete=models.PROTECT, related_name="grid_assignments", verbose_name=_("网格员")
     )
-    role = models.CharField("职责", max_length=16, choices=GridRole.choices, default=GridRole.RESPONSIBLE)
-    start_date = models.DateField("起始日期", default=dt.date.today)
-    end_date = models.DateField("结束日期", null=True, blank=True)
-    note = models.CharField("备注", max_length=200, blank=True)
+    role = models.CharField(_("职责"), max_length=16, choices=GridRole.choices, default=GridRole.RESPONSIBLE)
+    start_date = models.DateField(_("起始日期"), default=dt.date.today)
+    end_date = models.DateField(_("结束日期"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "网格分工 grid assignment"
-        verbose_name_plural = "网格分工 grid assignments"
+        verbose_name = _("网格分工 grid assignment")
+        verbose_name_plural = _("网格分工 grid assignments")
         constraints = [
             models.UniqueConstraint(
                 fields=["area"], condition=Q(end_date__isnull=True, role=GridRole.RESPONSIBLE),
@@ -64,25 +66,25 @@ class GridAssignment(ScopedRecord):
     def clean(self):
         _grid_only(self.area if self.area_id else None)
         if self.end_date and self.end_date < self.start_date:
-            raise ValidationError({"end_date": "结束日期不能早于起始日期 (ends before it starts)"})
+            raise ValidationError({"end_date": gettext("结束日期不能早于起始日期 (ends before it starts)")})
 
 
 class BuildingContact(ScopedRecord):
     """A building head (楼栋长) or informant (信息员): a resident who keeps an eye on a building."""
 
     building = models.ForeignKey("areas.Building", on_delete=models.PROTECT, related_name="contacts",
-                                 verbose_name="楼栋")  # fmt: skip
+                                 verbose_name=_("楼栋"))  # fmt: skip
     person = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="building_roles",
-                               verbose_name="人员")  # fmt: skip
-    role = models.CharField("职责", max_length=16, choices=ContactRole.choices, default=ContactRole.HEAD)
-    start_date = models.DateField("起始日期", default=dt.date.today)
-    end_date = models.DateField("结束日期", null=True, blank=True)
+                               verbose_name=_("人员"))  # fmt: skip
+    role = models.CharField(_("职责"), max_length=16, choices=ContactRole.choices, default=ContactRole.HEAD)
+    start_date = models.DateField(_("起始日期"), default=dt.date.today)
+    end_date = models.DateField(_("结束日期"), null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "楼栋长/信息员 building contact"
-        verbose_name_plural = "楼栋长/信息员 building contacts"
+        verbose_name = _("楼栋长/信息员 building contact")
+        verbose_name_plural = _("楼栋长/信息员 building contacts")
         constraints = [
             models.UniqueConstraint(
                 fields=["building", "person", "role"], condition=Q(end_date__isnull=True),
@@ -108,17 +110,17 @@ class VisitRule(models.Model):
     """
 
     key = models.SlugField(max_length=48, unique=True)
-    name = models.CharField("名称", max_length=50)
+    name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField("English name", max_length=80, blank=True)
-    group_types = models.JSONField("适用人群", default=list, blank=True)
-    interval_days = models.PositiveIntegerField("走访间隔 (天)")
-    basis = models.CharField("依据", max_length=200, blank=True)
-    active = models.BooleanField("启用", default=True)
+    group_types = models.JSONField(_("适用人群"), default=list, blank=True)
+    interval_days = models.PositiveIntegerField(_("走访间隔 (天)"))
+    basis = models.CharField(_("依据"), max_length=200, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
         ordering = ["interval_days", "key"]
-        verbose_name = "走访频次规则 visit rule"
-        verbose_name_plural = "走访频次规则 visit rules"
+        verbose_name = _("走访频次规则 visit rule")
+        verbose_name_plural = _("走访频次规则 visit rules")
 
     def __str__(self):
         return f"{self.name}: 每 {self.interval_days} 天"
@@ -134,27 +136,31 @@ class Visit(ScopedRecord):
     """入户走访: one visit to one household."""
 
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="visits",
-                                  verbose_name="户")  # fmt: skip
-    visited_on = models.DateField("走访日期", default=dt.date.today, db_index=True)
-    visitor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="visits", verbose_name="走访人")
-    kind = models.CharField("方式", max_length=16, choices=VisitKind.choices, default=VisitKind.DOOR)
-    outcome = models.CharField("结果", max_length=16, choices=VisitOutcome.choices, default=VisitOutcome.MET)
-    met = models.ManyToManyField(
-        "registry.Person", blank=True, related_name="visits_met", verbose_name="见到的人"
+                                  verbose_name=_("户"))  # fmt: skip
+    visited_on = models.DateField(_("走访日期"), default=dt.date.today, db_index=True)
+    visitor = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="visits", verbose_name=_("走访人")
     )
-    findings = models.TextField("了解情况", max_length=4000, blank=True)
-    follow_up = models.TextField("需跟进事项", max_length=2000, blank=True)
-    follow_up_due = models.DateField("跟进期限", null=True, blank=True)
+    kind = models.CharField(_("方式"), max_length=16, choices=VisitKind.choices, default=VisitKind.DOOR)
+    outcome = models.CharField(
+        _("结果"), max_length=16, choices=VisitOutcome.choices, default=VisitOutcome.MET
+    )
+    met = models.ManyToManyField(
+        "registry.Person", blank=True, related_name="visits_met", verbose_name=_("见到的人")
+    )
+    findings = models.TextField(_("了解情况"), max_length=4000, blank=True)
+    follow_up = models.TextField(_("需跟进事项"), max_length=2000, blank=True)
+    follow_up_due = models.DateField(_("跟进期限"), null=True, blank=True)
     event = models.ForeignKey("events.Event", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="visits", verbose_name="上报事件")  # fmt: skip
-    counts = models.BooleanField("计入走访覆盖", default=True, editable=False)
+                              related_name="visits", verbose_name=_("上报事件"))  # fmt: skip
+    counts = models.BooleanField(_("计入走访覆盖"), default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = VisitQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "入户走访 visit"
-        verbose_name_plural = "入户走访 visits"
+        verbose_name = _("入户走访 visit")
+        verbose_name_plural = _("入户走访 visits")
         indexes = [models.Index(fields=["household", "visited_on"], name="grid_visit_household_day")]
 
     def __str__(self):
@@ -172,9 +178,13 @@ class Visit(ScopedRecord):
 
     def clean(self):
         if self.visited_on and self.visited_on > timezone.localdate():
-            raise ValidationError({"visited_on": "走访日期不能晚于今天 (the visit date is in the future)"})
+            raise ValidationError(
+                {"visited_on": gettext("走访日期不能晚于今天 (the visit date is in the future)")}
+            )
         if self.follow_up_due and not self.follow_up.strip():
-            raise ValidationError({"follow_up": "设置了跟进期限，请写明跟进事项 (describe the follow-up)"})
+            raise ValidationError(
+                {"follow_up": gettext("设置了跟进期限，请写明跟进事项 (describe the follow-up)")}
+            )
 
 
 def visit_photo_path(instance, filename):
@@ -188,18 +198,18 @@ class VisitPhoto(models.Model):
     """A photo taken on a visit (checked by content like event attachments)."""
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="photos")
-    file = models.FileField("文件", upload_to=visit_photo_path, max_length=200)
-    original_name = models.CharField("原文件名", max_length=200)
-    content_type = models.CharField("类型", max_length=40)
-    size = models.PositiveIntegerField("大小 (字节)")
+    file = models.FileField(_("文件"), upload_to=visit_photo_path, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小 (字节)"))
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["uploaded_at", "id"]
-        verbose_name = "走访照片 visit photo"
-        verbose_name_plural = "走访照片 visit photos"
+        verbose_name = _("走访照片 visit photo")
+        verbose_name_plural = _("走访照片 visit photos")
 
     def __str__(self):
         return self.original_name
@@ -209,21 +219,21 @@ class DiaryEntry(ScopedRecord):
     """民情日记: a worker's day in their grid, graded by a supervisor (评定等级)."""
 
     author = models.ForeignKey(
-        USER, on_delete=models.PROTECT, related_name="diary_entries", verbose_name="记录人"
+        USER, on_delete=models.PROTECT, related_name="diary_entries", verbose_name=_("记录人")
     )
-    date = models.DateField("日期", default=dt.date.today)
-    content = models.TextField("工作记录", max_length=4000)
-    concerns = models.TextField("民情民意/发现问题", max_length=4000, blank=True)
-    grade = models.CharField("评定等级", max_length=16, choices=DiaryGrade.choices, blank=True)
-    grade_comment = models.CharField("评语", max_length=500, blank=True)
+    date = models.DateField(_("日期"), default=dt.date.today)
+    content = models.TextField(_("工作记录"), max_length=4000)
+    concerns = models.TextField(_("民情民意/发现问题"), max_length=4000, blank=True)
+    grade = models.CharField(_("评定等级"), max_length=16, choices=DiaryGrade.choices, blank=True)
+    grade_comment = models.CharField(_("评语"), max_length=500, blank=True)
     graded_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                  verbose_name="评定人")  # fmt: skip
-    graded_at = models.DateTimeField("评定时间", null=True, blank=True)
+                                  verbose_name=_("评定人"))  # fmt: skip
+    graded_at = models.DateTimeField(_("评定时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "民情日记 diary entry"
-        verbose_name_plural = "民情日记 diary entries"
+        verbose_name = _("民情日记 diary entry")
+        verbose_name_plural = _("民情日记 diary entries")
         ordering = ["-date", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["author", "area", "date"], name="grid_diary_one_a_day")
@@ -235,7 +245,7 @@ class DiaryEntry(ScopedRecord):
     def clean(self):
         _grid_only(self.area if self.area_id else None)
         if self.date and self.date > timezone.localdate():
-            raise ValidationError({"date": "日记日期不能晚于今天 (the date is in the future)"})
+            raise ValidationError({"date": gettext("日记日期不能晚于今天 (the date is in the future)")})
 
 
 class PatrolQuerySet(ScopedRecordQuerySet):
@@ -246,24 +256,24 @@ class PatrolQuerySet(ScopedRecordQuerySet):
 class Patrol(ScopedRecord):
     """巡查: a check-in/check-out of a worker walking their grid ("每天巡查一小时")."""
 
-    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="patrols", verbose_name="巡查人")
-    started_at = models.DateTimeField("签到时间", default=timezone.now)
-    ended_at = models.DateTimeField("签退时间", null=True, blank=True)
-    start_lat = models.DecimalField("签到纬度", max_digits=9, decimal_places=6, null=True, blank=True)
-    start_lng = models.DecimalField("签到经度", max_digits=9, decimal_places=6, null=True, blank=True)
-    end_lat = models.DecimalField("签退纬度", max_digits=9, decimal_places=6, null=True, blank=True)
-    end_lng = models.DecimalField("签退经度", max_digits=9, decimal_places=6, null=True, blank=True)
-    route = models.CharField("巡查路线", max_length=300, blank=True)
-    findings = models.TextField("发现情况", max_length=4000, blank=True)
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="patrols", verbose_name=_("巡查人"))
+    started_at = models.DateTimeField(_("签到时间"), default=timezone.now)
+    ended_at = models.DateTimeField(_("签退时间"), null=True, blank=True)
+    start_lat = models.DecimalField(_("签到纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    start_lng = models.DecimalField(_("签到经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    end_lat = models.DecimalField(_("签退纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    end_lng = models.DecimalField(_("签退经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    route = models.CharField(_("巡查路线"), max_length=300, blank=True)
+    findings = models.TextField(_("发现情况"), max_length=4000, blank=True)
     events = models.ManyToManyField(
-        "events.Event", blank=True, related_name="patrols", verbose_name="上报事件"
+        "events.Event", blank=True, related_name="patrols", verbose_name=_("上报事件")
     )
 
     objects = PatrolQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "巡查 patrol"
-        verbose_name_plural = "巡查 patrols"
+        verbose_name = _("巡查 patrol")
+        verbose_name_plural = _("巡查 patrols")
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["user"], condition=Q(ended_at__isnull=True), name="grid_one_open_patrol"),
@@ -285,19 +295,19 @@ class DutyShift(ScopedRecord):
     """A shift of the 邻里值班室 duty roster (24-hour duty where a community keeps one)."""
 
     user = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="duty_shifts",
-                             verbose_name="值班人员")  # fmt: skip
-    volunteer_name = models.CharField("值班人 (非系统用户)", max_length=50, blank=True,
-                                      help_text="居民骨干、志愿者等没有账号的值班人")  # fmt: skip
-    kind = models.CharField("班次", max_length=16, choices=DutyKind.choices, default=DutyKind.DUTY)
-    starts_at = models.DateTimeField("开始时间")
-    ends_at = models.DateTimeField("结束时间")
-    place = models.CharField("地点", max_length=100, default="邻里值班室")
-    duty_phone = models.CharField("值班电话", max_length=20, blank=True)
-    note = models.CharField("备注", max_length=200, blank=True)
+                             verbose_name=_("值班人员"))  # fmt: skip
+    volunteer_name = models.CharField(_("值班人 (非系统用户)"), max_length=50, blank=True,
+                                      help_text=_("居民骨干、志愿者等没有账号的值班人"))  # fmt: skip
+    kind = models.CharField(_("班次"), max_length=16, choices=DutyKind.choices, default=DutyKind.DUTY)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    place = models.CharField(_("地点"), max_length=100, default="邻里值班室")
+    duty_phone = models.CharField(_("值班电话"), max_length=20, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "值班 duty shift"
-        verbose_name_plural = "值班 duty shifts"
+        verbose_name = _("值班 duty shift")
+        verbose_name_plural = _("值班 duty shifts")
         ordering = ["starts_at", "id"]
         indexes = [models.Index(fields=["area_path", "starts_at"], name="grid_duty_area_start")]
         constraints = [
@@ -316,12 +326,12 @@ class DutyShift(ScopedRecord):
     def clean(self):
         errors = {}
         if not self.user_id and not self.volunteer_name.strip():
-            errors["user"] = "请选择值班人员或填写值班人姓名 (who is on duty?)"
+            errors["user"] = gettext("请选择值班人员或填写值班人姓名 (who is on duty?)")
         if self.starts_at and self.ends_at:
             if self.ends_at <= self.starts_at:
-                errors["ends_at"] = "结束时间须晚于开始时间 (the shift ends before it starts)"
+                errors["ends_at"] = gettext("结束时间须晚于开始时间 (the shift ends before it starts)")
             elif self.ends_at - self.starts_at > dt.timedelta(hours=24):
-                errors["ends_at"] = "一个班次不能超过 24 小时 (a shift is at most 24 hours)"
+                errors["ends_at"] = gettext("一个班次不能超过 24 小时 (a shift is at most 24 hours)")
         if errors:
             raise ValidationError(errors)
 

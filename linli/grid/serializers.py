@@ -3,6 +3,7 @@
 import copy
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from linli.events.models import EventCategory
@@ -32,7 +33,7 @@ class VisitSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=VisitKind.choices, default=VisitKind.DOOR)
     outcome = serializers.ChoiceField(choices=VisitOutcome.choices, default=VisitOutcome.MET)
     raise_event = VisitEventSerializer(
-        required=False, write_only=True, help_text="同时上报事件 (report an event)"
+        required=False, write_only=True, help_text=_("同时上报事件 (report an event)")
     )
     photos = serializers.SerializerMethodField()
 

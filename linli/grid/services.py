@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from linli.core import permissions
 from linli.events import attachments as attachment_files
@@ -38,8 +39,9 @@ def patrol_daily_minutes() -> int:
     return settings.LINLI_PATROL_MINUTES_PER_DAY
 
 
-def _error(field: str, zh: str, en: str) -> ValidationError:
-    return ValidationError({field: f"{zh} ({en})"})
+def _error(field: str, message: str) -> ValidationError:
+    """``message`` is translated; its msgid is "中文 (English)", so Chinese readers get both."""
+    return ValidationError({field: message})
 
 
 # -- assignments and load ---------------------------------------------------------------------------
@@ -54,11 +56,13 @@ def assign(grid, user, *, role: str = GridRole.RESPONSIBLE, start_date: dt.date 
     """Put ``user`` in charge of (or as a deputy in) ``grid``; a new responsible worker ends the old one."""
     start_date = start_date or timezone.localdate()
     if not is_worker_at(user, grid):
-        raise _error("user", f"{user} 在该网格没有网格员权限，请先分配角色",
-                     "the user holds no grid-work role for this grid")  # fmt: skip
+        raise _error("user", gettext("%(user)s 在该网格没有网格员权限，请先分配角色 (the user holds no grid-work role for this grid)") % {"user": user})  # fmt: skip
     current = GridAssignment.objects.select_for_update().filter(area=grid, end_date__isnull=True)
     if current.filter(user=user).exists():
-        raise _error("user", f"{user} 已在该网格任职", "the user is already assigned to this grid")
+        raise _error(
+            "user",
+            gettext("%(user)s 已在该网格任职 (the user is already assigned to this grid)") % {"user": user},
+        )
     if role == GridRole.RESPONSIBLE:
         for previous in current.filter(role=GridRole.RESPONSIBLE):
             previous.end_date = max(previous.start_date, start_date - dt.timedelta(days=1))
@@ -72,7 +76,7 @@ def assign(grid, user, *, role: str = GridRole.RESPONSIBLE, start_date: dt.date 
 def end_assignment(assignment: GridAssignment, end_date: dt.date | None = None) -> GridAssignment:
     end_date = end_date or timezone.localdate()
     if end_date < assignment.start_date:
-        raise _error("end_date", "结束日期不能早于起始日期", "the end date is before the start")
+        raise _error("end_date", gettext("结束日期不能早于起始日期 (the end date is before the start)"))
     assignment.end_date = end_date
     assignment.save(change_note="结束任职 (assignment ended)")
     return assignment
@@ -147,11 +151,14 @@ def _check_person_updates(household: Household, updates: dict) -> None:
     member_ids = set(household.memberships.filter(end_date__isnull=True).values_list("person_id", flat=True))
     for person, changes in updates.items():
         if person.pk not in member_ids:
-            raise _error("met", f"{person.name} 不是该户的现有成员", "not a current member of the household")
+            raise _error(
+                "met",
+                gettext("%(name)s 不是该户的现有成员 (not a current member of the household)")
+                % {"name": person.name},
+            )
         unknown = set(changes) - set(VISIT_PERSON_FIELDS)
         if unknown:
-            raise _error("met", f"走访时不能修改这些字段：{', '.join(sorted(unknown))}",
-                         "these fields cannot be changed on a visit")  # fmt: skip
+            raise _error("met", gettext("走访时不能修改这些字段：%(join)s (these fields cannot be changed on a visit)") % {"join": ', '.join(sorted(unknown))})  # fmt: skip
 
 
 @transaction.atomic
@@ -361,13 +368,13 @@ def unvisited_households(area, start: dt.date, end: dt.date):
 def grade_diary(entry: DiaryEntry, grader, *, grade: str, comment: str = "") -> DiaryEntry:
     """评定等级: by a supervisor who may grade in the entry's grid, never by its author."""
     if entry.author_id == grader.pk:
-        raise _error("grade", "不能评定自己的民情日记", "nobody grades their own diary")
+        raise _error("grade", gettext("不能评定自己的民情日记 (nobody grades their own diary)"))
     if not permissions.has_perm(grader, "grid.grade_diaryentry", entry):
-        raise _error("grade", "您没有评定该日记的权限", "you may not grade this diary entry")
+        raise _error("grade", gettext("您没有评定该日记的权限 (you may not grade this diary entry)"))
     from .choices import DiaryGrade
 
     if grade not in DiaryGrade.values:
-        raise _error("grade", f"未知的等级 {grade!r}", "unknown grade")
+        raise _error("grade", gettext("未知的等级 %(grade)s (unknown grade)") % {"grade": repr(grade)})
     entry.grade = grade
     entry.grade_comment = comment[:500]
     entry.graded_by = grader
@@ -378,17 +385,17 @@ def grade_diary(entry: DiaryEntry, grader, *, grade: str, comment: str = "") -> 
 
 def check_diary_editable(entry: DiaryEntry, user) -> None:
     if entry.author_id != user.pk:
-        raise _error("author", "只能修改自己的民情日记", "only the author may edit a diary entry")
+        raise _error("author", gettext("只能修改自己的民情日记 (only the author may edit a diary entry)"))
     if entry.grade:
-        raise _error("grade", "日记已评定，不能再修改", "a graded entry can no longer be edited")
+        raise _error("grade", gettext("日记已评定，不能再修改 (a graded entry can no longer be edited)"))
 
 
 # -- patrols ------------------------------------------------------------------------------------------
 def check_in(user, grid, *, at: dt.datetime | None = None, lat=None, lng=None, route: str = "") -> Patrol:
     if not is_worker_at(user, grid):
-        raise _error("area", "您不在该网格工作，不能签到", "you do not work in this grid")
+        raise _error("area", gettext("您不在该网格工作，不能签到 (you do not work in this grid)"))
     if Patrol.objects.open().filter(user=user).exists():
-        raise _error("area", "您还有未签退的巡查，请先签退", "finish your open patrol first")
+        raise _error("area", gettext("您还有未签退的巡查，请先签退 (finish your open patrol first)"))
     patrol = Patrol(
         user=user, area=grid, started_at=at or timezone.now(), start_lat=lat, start_lng=lng, route=route
     )
@@ -398,7 +405,9 @@ def check_in(user, grid, *, at: dt.datetime | None = None, lat=None, lng=None, r
             patrol.save()
     except Exception as exc:  # the one-open-patrol constraint lost a race with a second tab
         if Patrol.objects.open().filter(user=user).exists():
-            raise _error("area", "您还有未签退的巡查，请先签退", "finish your open patrol first") from exc
+            raise _error(
+                "area", gettext("您还有未签退的巡查，请先签退 (finish your open patrol first)")
+            ) from exc
         raise
     return patrol
 
@@ -407,18 +416,18 @@ def check_out(patrol: Patrol, user, *, at: dt.datetime | None = None, lat=None, 
               route: str | None = None) -> Patrol:  # fmt: skip
     at = at or timezone.now()
     if patrol.user_id != user.pk:
-        raise _error("user", "只能签退自己的巡查", "only the patrolling worker checks out")
+        raise _error("user", gettext("只能签退自己的巡查 (only the patrolling worker checks out)"))
     if patrol.ended_at is not None:
-        raise _error("ended_at", "该巡查已签退", "the patrol is already finished")
+        raise _error("ended_at", gettext("该巡查已签退 (the patrol is already finished)"))
     if at < patrol.started_at:
-        raise _error("ended_at", "签退时间早于签到时间", "check-out before check-in")
+        raise _error("ended_at", gettext("签退时间早于签到时间 (check-out before check-in)"))
     changes = {"ended_at": at, "end_lat": lat, "end_lng": lng, "findings": findings}
     if route is not None:
         changes["route"] = route
     # Only a still-open patrol is updated (a logged, row-locked update), so a double submit cannot
     # check out twice.
     if not Patrol.objects.filter(pk=patrol.pk, ended_at__isnull=True).update(**changes):
-        raise _error("ended_at", "该巡查已签退", "the patrol is already finished")
+        raise _error("ended_at", gettext("该巡查已签退 (the patrol is already finished)"))
     for name, value in changes.items():
         setattr(patrol, name, value)
     return patrol

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -101,7 +102,9 @@ class PersonViewSet(VersionedUpdateMixin, ScopedModelViewSet):
                 .first()
             )
             if new_head is None:
-                raise ValidationError({"new_head": "新户主不存在或不在您的范围内 (unknown new head)"})
+                raise ValidationError(
+                    {"new_head": gettext("新户主不存在或不在您的范围内 (unknown new head)")}
+                )
         kwargs = {"date": values["date"], "new_head": new_head, "note": values["note"]}
         if with_place:
             kwargs["place"] = values["place"]
@@ -169,5 +172,5 @@ class GroupMembershipViewSet(ScopedReadOnlyViewSet):
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
         if instance.group_type.field_group not in permissions.field_groups(request.user, instance.area_path):
-            raise PermissionDenied("无权查看该类别 (field group not permitted)")
+            raise PermissionDenied(gettext("无权查看该类别 (field group not permitted)"))
         return Response(self.get_serializer(instance).data, status=status.HTTP_200_OK)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RegistryConfig(AppConfig):
@@ -6,4 +7,4 @@ class RegistryConfig(AppConfig):
 
     name = "linli.registry"
     label = "registry"
-    verbose_name = "人口登记 Registry"
+    verbose_name = _("人口登记 Registry")

@@ -4,6 +4,7 @@ import datetime as dt
 
 import django_filters as filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from linli.areas.models import Area, Building, House
 from linli.codes import lookup
@@ -21,28 +22,28 @@ def code_choices(table: str):
 
 
 class AreaFilterMixin(filters.FilterSet):
-    area = filters.ModelChoiceFilter(queryset=Area.objects.all(), method="filter_area", label="区域")
+    area = filters.ModelChoiceFilter(queryset=Area.objects.all(), method="filter_area", label=_("区域"))
 
     def filter_area(self, queryset, name, value):
         return queryset.within(value) if value else queryset
 
 
 class PersonFilterSet(AreaFilterMixin):
-    q = filters.CharFilter(method="filter_q", label="搜索")
-    age_min = filters.NumberFilter(method="filter_age_min", label="最小年龄")
-    age_max = filters.NumberFilter(method="filter_age_max", label="最大年龄")
-    sex = filters.ChoiceFilter(choices=code_choices("sex"), label="性别")
-    population_type = filters.ChoiceFilter(choices=code_choices("population_type"), label="人口类型")
-    residence_status = filters.ChoiceFilter(choices=code_choices("residence_status"), label="人户状态")
-    status = filters.ChoiceFilter(choices=PersonStatus.choices, label="状态")
+    q = filters.CharFilter(method="filter_q", label=_("搜索"))
+    age_min = filters.NumberFilter(method="filter_age_min", label=_("最小年龄"))
+    age_max = filters.NumberFilter(method="filter_age_max", label=_("最大年龄"))
+    sex = filters.ChoiceFilter(choices=code_choices("sex"), label=_("性别"))
+    population_type = filters.ChoiceFilter(choices=code_choices("population_type"), label=_("人口类型"))
+    residence_status = filters.ChoiceFilter(choices=code_choices("residence_status"), label=_("人户状态"))
+    status = filters.ChoiceFilter(choices=PersonStatus.choices, label=_("状态"))
     group = filters.ModelChoiceFilter(
         queryset=GroupType.objects.filter(active=True),
         to_field_name="key",
         method="filter_group",
-        label="人群",
+        label=_("人群"),
     )
-    tag = filters.ModelChoiceFilter(queryset=Tag.objects.all(), field_name="tags", label="标签")
-    household = filters.CharFilter(method="filter_household", label="户号")
+    tag = filters.ModelChoiceFilter(queryset=Tag.objects.all(), field_name="tags", label=_("标签"))
+    household = filters.CharFilter(method="filter_household", label=_("户号"))
     ordering = filters.OrderingFilter(
         fields=(
             ("pinyin", "name"),
@@ -50,7 +51,7 @@ class PersonFilterSet(AreaFilterMixin):
             ("updated_at", "updated"),
             ("area_path", "area"),
         ),
-        label="排序",
+        label=_("排序"),
     )
 
     class Meta:
@@ -97,10 +98,10 @@ class PersonFilterSet(AreaFilterMixin):
 
 
 class HouseholdFilterSet(AreaFilterMixin):
-    number = filters.CharFilter(field_name="number", lookup_expr="startswith", label="户号")
-    q = filters.CharFilter(method="filter_q", label="搜索")
-    status = filters.ChoiceFilter(choices=HouseholdStatus.choices, label="状态")
-    household_type = filters.ChoiceFilter(choices=code_choices("household_type"), label="户别")
+    number = filters.CharFilter(field_name="number", lookup_expr="startswith", label=_("户号"))
+    q = filters.CharFilter(method="filter_q", label=_("搜索"))
+    status = filters.ChoiceFilter(choices=HouseholdStatus.choices, label=_("状态"))
+    household_type = filters.ChoiceFilter(choices=code_choices("household_type"), label=_("户别"))
 
     class Meta:
         model = Household
@@ -118,9 +119,9 @@ class HouseholdFilterSet(AreaFilterMixin):
 
 
 class HouseFilterSet(AreaFilterMixin):
-    q = filters.CharFilter(method="filter_q", label="地址/房号")
-    use = filters.ChoiceFilter(choices=code_choices("house_use"), label="用途")
-    building = filters.ModelChoiceFilter(queryset=Building.objects.all(), label="楼栋")
+    q = filters.CharFilter(method="filter_q", label=_("地址/房号"))
+    use = filters.ChoiceFilter(choices=code_choices("house_use"), label=_("用途"))
+    building = filters.ModelChoiceFilter(queryset=Building.objects.all(), label=_("楼栋"))
 
     class Meta:
         model = House
@@ -138,7 +139,7 @@ class HouseFilterSet(AreaFilterMixin):
 
 
 class BuildingFilterSet(AreaFilterMixin):
-    q = filters.CharFilter(method="filter_q", label="名称/地址")
+    q = filters.CharFilter(method="filter_q", label=_("名称/地址"))
 
     class Meta:
         model = Building

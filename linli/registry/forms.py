@@ -2,6 +2,7 @@
 full ID or phone number; an empty input means "keep the stored value"."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from linli.areas.models import Area, House
 from linli.codes import lookup
@@ -41,8 +42,8 @@ class CodeChoicesMixin:
 
 
 class PersonForm(CodeChoicesMixin, forms.ModelForm):
-    id_number = forms.CharField(label="证件号码", required=False, max_length=32)
-    phone = forms.CharField(label="联系电话", required=False, max_length=20)
+    id_number = forms.CharField(label=_("证件号码"), required=False, max_length=32)
+    phone = forms.CharField(label=_("联系电话"), required=False, max_length=20)
 
     class Meta:
         model = Person
@@ -66,15 +67,15 @@ class PersonForm(CodeChoicesMixin, forms.ModelForm):
         self.fields["area"].queryset = Area.objects.filter(level="grid")
         self.fields["area"].label_from_instance = GridLabels()
         self.fields["house"].queryset = House.objects.all()
-        self.fields["area"].label = "所属网格"
+        self.fields["area"].label = _("所属网格")
         if self.instance.pk:
             for name in SECRET_FIELDS:
                 self.initial[name] = ""
                 masked = getattr(self.instance, f"{name}_masked")
                 if masked:
-                    self.fields[name].widget.attrs["placeholder"] = (
-                        f"{masked}（留空则不变 leave empty to keep）"
-                    )
+                    self.fields[name].widget.attrs["placeholder"] = _("%(masked)s（留空则不变）") % {
+                        "masked": masked
+                    }
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
@@ -121,45 +122,45 @@ class RelationField(forms.ChoiceField):
 
 class DatedForm(forms.Form):
     date = forms.DateField(
-        label="日期", widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
+        label=_("日期"), widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
     )
     note = forms.CharField(
-        label="说明", required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+        label=_("说明"), required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
 
 
 class MoveOutForm(DatedForm):
     place = forms.CharField(
-        label="迁往地", required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+        label=_("迁往地"), required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
     new_head = forms.ModelChoiceField(
-        queryset=Person.objects.none(), required=False, label="新户主（户主迁出时）"
+        queryset=Person.objects.none(), required=False, label=_("新户主（户主迁出时）")
     )
 
 
 class DeathForm(DatedForm):
     new_head = forms.ModelChoiceField(
-        queryset=Person.objects.none(), required=False, label="新户主（户主死亡时）"
+        queryset=Person.objects.none(), required=False, label=_("新户主（户主死亡时）")
     )
 
 
 class MoveInForm(DatedForm):
-    household = forms.ModelChoiceField(queryset=Household.objects.none(), label="迁入户",
+    household = forms.ModelChoiceField(queryset=Household.objects.none(), label=_("迁入户"),
                                        widget=forms.Select(attrs={"class": "form-select"}))  # fmt: skip
     relation = RelationField(allow_head=True, widget=forms.Select(attrs={"class": "form-select"}))
     place = forms.CharField(
-        label="迁出地", required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+        label=_("迁出地"), required=False, widget=forms.TextInput(attrs={"class": "form-control"})
     )
 
 
 class RevealForm(forms.Form):
     purpose = forms.CharField(
-        label="查看目的", min_length=4, max_length=200,
-        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "如：办理低保复核，需核对身份证号"}),
+        label=_("查看目的"), min_length=4, max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": _("如：办理低保复核，需核对身份证号")}),
     )  # fmt: skip
 
 
 class MergeForm(forms.Form):
     note = forms.CharField(
-        label="合并说明", max_length=200, widget=forms.TextInput(attrs={"class": "form-control"})
+        label=_("合并说明"), max_length=200, widget=forms.TextInput(attrs={"class": "form-control"})
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from linli.codes import lookup
 
@@ -21,14 +22,16 @@ FIELD_TYPES = {"text", "int", "decimal", "date", "bool", "code", "choice"}
 
 def validate_schema(schema: list) -> None:
     if not isinstance(schema, list):
-        raise ValidationError("明细字段定义应为列表 (detail schema must be a list)")
+        raise ValidationError(gettext("明细字段定义应为列表 (detail schema must be a list)"))
     for spec in schema:
         if not isinstance(spec, dict) or not spec.get("name") or spec.get("type") not in FIELD_TYPES:
-            raise ValidationError(f"明细字段定义有误 (bad field spec): {spec!r}")
+            raise ValidationError(
+                gettext("明细字段定义有误 (bad field spec): %(spec)s") % {"spec": repr(spec)}
+            )
         if spec["type"] == "code" and not spec.get("table"):
-            raise ValidationError(f"代码字段 {spec['name']} 需要 table")
+            raise ValidationError(gettext("代码字段 %(spec)s 需要 table") % {"spec": spec["name"]})
         if spec["type"] == "choice" and not spec.get("options"):
-            raise ValidationError(f"选项字段 {spec['name']} 需要 options")
+            raise ValidationError(gettext("选项字段 %(spec)s 需要 options") % {"spec": spec["name"]})
 
 
 def _convert(spec: dict, value):
@@ -65,7 +68,9 @@ def _convert(spec: dict, value):
                 raise ValueError(value)
             return value
     except (ValueError, TypeError, decimal.InvalidOperation):
-        raise ValidationError(f"“{label}”的值 {value!r} 无效 (invalid value)") from None
+        raise ValidationError(
+            gettext("“%(label)s”的值 %(value)s 无效 (invalid value)") % {"label": label, "value": repr(value)}
+        ) from None
     raise ValidationError(f"unknown field type {kind}")
 
 
@@ -77,7 +82,10 @@ def validate_detail(group_type, detail: dict | None) -> dict:
     unknown = sorted(set(detail) - known)
     if unknown:
         raise ValidationError(
-            {"detail": f"“{group_type.name}”没有这些明细字段 (unknown fields): {', '.join(unknown)}"}
+            {
+                "detail": gettext("“%(name)s”没有这些明细字段 (unknown fields): %(join)s")
+                % {"name": group_type.name, "join": ", ".join(unknown)}
+            }
         )
     cleaned, errors = {}, []
     for spec in schema:

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.crypto import keyring
 from linli.core.fields import CodeField, EncryptedTextField, PathField
@@ -88,61 +90,65 @@ class Person(ScopedRecord):
                        "phone_tail4_bidx", "version", "updated_at")  # fmt: skip
 
     # identity
-    name = models.CharField("姓名", max_length=50, db_index=True)
-    former_name = models.CharField("曾用名", max_length=50, blank=True)
-    pinyin = models.CharField("拼音", max_length=100, blank=True, db_index=True, editable=False)
-    pinyin_initials = models.CharField("拼音首字母", max_length=20, blank=True, db_index=True, editable=False)
-    pinyin_keys = models.TextField("拼音检索键", blank=True, editable=False)
-    id_type = CodeField("证件类型", table="id_type", default="111")
-    id_number = EncryptedTextField("证件号码", aad="person.id_number")
+    name = models.CharField(_("姓名"), max_length=50, db_index=True)
+    former_name = models.CharField(_("曾用名"), max_length=50, blank=True)
+    pinyin = models.CharField(_("拼音"), max_length=100, blank=True, db_index=True, editable=False)
+    pinyin_initials = models.CharField(
+        _("拼音首字母"), max_length=20, blank=True, db_index=True, editable=False
+    )
+    pinyin_keys = models.TextField(_("拼音检索键"), blank=True, editable=False)
+    id_type = CodeField(_("证件类型"), table="id_type", default="111")
+    id_number = EncryptedTextField(_("证件号码"), aad="person.id_number")
     id_number_masked = models.CharField(max_length=24, blank=True, editable=False)
     id_number_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     id_tail4_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     id_tail5_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     id_tail6_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    birth_date = models.DateField("出生日期", null=True, blank=True, db_index=True)
-    sex = CodeField("性别", table="sex", max_length=1)
-    ethnicity = CodeField("民族", table="ethnicity", max_length=2, default="01")
-    nationality = models.CharField("国籍", max_length=3, default="CHN", help_text="GB/T 2659 三位字母代码")
-    political_status = CodeField("政治面貌", table="political_status", max_length=2)
-    education = CodeField("学历", table="education", max_length=2)
-    marital_status = CodeField("婚姻状况", table="marital_status", max_length=2)
-    religion = CodeField("宗教信仰", table="religion", max_length=2)
-    occupation = models.CharField("职业", max_length=100, blank=True)
-    employer = models.CharField("工作单位", max_length=200, blank=True)
-    phone = EncryptedTextField("联系电话", aad="person.phone")
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True, db_index=True)
+    sex = CodeField(_("性别"), table="sex", max_length=1)
+    ethnicity = CodeField(_("民族"), table="ethnicity", max_length=2, default="01")
+    nationality = models.CharField(
+        _("国籍"), max_length=3, default="CHN", help_text=_("GB/T 2659 三位字母代码")
+    )
+    political_status = CodeField(_("政治面貌"), table="political_status", max_length=2)
+    education = CodeField(_("学历"), table="education", max_length=2)
+    marital_status = CodeField(_("婚姻状况"), table="marital_status", max_length=2)
+    religion = CodeField(_("宗教信仰"), table="religion", max_length=2)
+    occupation = models.CharField(_("职业"), max_length=100, blank=True)
+    employer = models.CharField(_("工作单位"), max_length=200, blank=True)
+    phone = EncryptedTextField(_("联系电话"), aad="person.phone")
     phone_masked = models.CharField(max_length=20, blank=True, editable=False)
     phone_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     phone_tail4_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
 
     # residence
-    registered_region = CodeField("户籍地区划", table="region", max_length=6)
-    registered_address = models.CharField("户籍地详址", max_length=300, blank=True)
+    registered_region = CodeField(_("户籍地区划"), table="region", max_length=6)
+    registered_address = models.CharField(_("户籍地详址"), max_length=300, blank=True)
     house = models.ForeignKey(
         "areas.House", on_delete=models.SET_NULL, null=True, blank=True, related_name="residents",
-        verbose_name="现住房屋",
+        verbose_name=_("现住房屋"),
     )  # fmt: skip
-    current_address = models.CharField("现住地详址", max_length=300, blank=True)
-    residence_status = CodeField("人户状态", table="residence_status", max_length=2, default="10")
-    population_type = CodeField("人口类型", table="population_type", max_length=1, default="1")
+    current_address = models.CharField(_("现住地详址"), max_length=300, blank=True)
+    residence_status = CodeField(_("人户状态"), table="residence_status", max_length=2, default="10")
+    population_type = CodeField(_("人口类型"), table="population_type", max_length=1, default="1")
 
     # floating population (流动人口)
-    inflow_reason = CodeField("流入原因", table="inflow_reason", max_length=2)
-    inflow_date = models.DateField("流入日期", null=True, blank=True)
-    origin_region = CodeField("来源地区划", table="region", max_length=6)
-    origin_address = models.CharField("来源地详址", max_length=300, blank=True)
-    residence_permit_type = CodeField("居住证类型", table="residence_permit_type", max_length=1)
-    residence_permit_expiry = models.DateField("居住证有效期至", null=True, blank=True)
+    inflow_reason = CodeField(_("流入原因"), table="inflow_reason", max_length=2)
+    inflow_date = models.DateField(_("流入日期"), null=True, blank=True)
+    origin_region = CodeField(_("来源地区划"), table="region", max_length=6)
+    origin_address = models.CharField(_("来源地详址"), max_length=300, blank=True)
+    residence_permit_type = CodeField(_("居住证类型"), table="residence_permit_type", max_length=1)
+    residence_permit_expiry = models.DateField(_("居住证有效期至"), null=True, blank=True)
 
     # record state
     status = models.CharField(
-        "状态", max_length=16, choices=PersonStatus.choices, default=PersonStatus.ACTIVE
+        _("状态"), max_length=16, choices=PersonStatus.choices, default=PersonStatus.ACTIVE
     )
-    status_date = models.DateField("状态日期", null=True, blank=True)
+    status_date = models.DateField(_("状态日期"), null=True, blank=True)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-                                    verbose_name="合并至")  # fmt: skip
-    tags = models.ManyToManyField("Tag", blank=True, related_name="persons", verbose_name="标签")
-    note = models.TextField("备注", blank=True)
+                                    verbose_name=_("合并至"))  # fmt: skip
+    tags = models.ManyToManyField("Tag", blank=True, related_name="persons", verbose_name=_("标签"))
+    note = models.TextField(_("备注"), blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,8 +156,8 @@ class Person(ScopedRecord):
     objects = PersonQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "人员 person"
-        verbose_name_plural = "人员 persons"
+        verbose_name = _("人员 person")
+        verbose_name_plural = _("人员 persons")
         ordering = ["area_path", "pinyin"]
         constraints = [
             # One person, one record: an ID number may belong to one live record only.
@@ -252,13 +258,13 @@ class Person(ScopedRecord):
 
 
 class Tag(models.Model):
-    name = models.CharField("标签", max_length=30, unique=True)
-    color = models.CharField("颜色", max_length=16, default="blue")
+    name = models.CharField(_("标签"), max_length=30, unique=True)
+    color = models.CharField(_("颜色"), max_length=16, default="blue")
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "标签 tag"
-        verbose_name_plural = "标签 tags"
+        verbose_name = _("标签 tag")
+        verbose_name_plural = _("标签 tags")
 
     def __str__(self):
         return self.name
@@ -280,16 +286,16 @@ class Household(ScopedRecord):
 
     permanent = True
 
-    number = models.CharField("户号", max_length=32, unique=True)
-    household_type = CodeField("户别", table="household_type", max_length=1, default="1")
+    number = models.CharField(_("户号"), max_length=32, unique=True)
+    household_type = CodeField(_("户别"), table="household_type", max_length=1, default="1")
     house = models.ForeignKey("areas.House", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="households", verbose_name="住房")  # fmt: skip
-    registered_address = models.CharField("户籍地址", max_length=300, blank=True)
+                              related_name="households", verbose_name=_("住房"))  # fmt: skip
+    registered_address = models.CharField(_("户籍地址"), max_length=300, blank=True)
     status = models.CharField(
-        "状态", max_length=16, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE
+        _("状态"), max_length=16, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE
     )
-    status_date = models.DateField("状态日期", null=True, blank=True)
-    note = models.TextField("备注", blank=True)
+    status_date = models.DateField(_("状态日期"), null=True, blank=True)
+    note = models.TextField(_("备注"), blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -297,8 +303,8 @@ class Household(ScopedRecord):
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "户 household"
-        verbose_name_plural = "户 households"
+        verbose_name = _("户 household")
+        verbose_name_plural = _("户 households")
         ordering = ["area_path", "number"]
 
     def __str__(self):
@@ -330,19 +336,19 @@ class Membership(ChangeLoggedModel):
     permanent = True
 
     household = models.ForeignKey(
-        Household, on_delete=models.PROTECT, related_name="memberships", verbose_name="户"
+        Household, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("户")
     )
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="memberships", verbose_name="人员"
+        Person, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("人员")
     )
-    relation = CodeField("与户主关系", table="relation", max_length=2)
-    start_date = models.DateField("起始日期", null=True, blank=True)
-    end_date = models.DateField("终止日期", null=True, blank=True)
-    end_reason = models.CharField("终止原因", max_length=16, choices=LifeEventKind.choices, blank=True)
+    relation = CodeField(_("与户主关系"), table="relation", max_length=2)
+    start_date = models.DateField(_("起始日期"), null=True, blank=True)
+    end_date = models.DateField(_("终止日期"), null=True, blank=True)
+    end_reason = models.CharField(_("终止原因"), max_length=16, choices=LifeEventKind.choices, blank=True)
 
     class Meta:
-        verbose_name = "户成员 membership"
-        verbose_name_plural = "户成员 memberships"
+        verbose_name = _("户成员 membership")
+        verbose_name_plural = _("户成员 memberships")
         constraints = [
             models.UniqueConstraint(
                 fields=["person"], condition=Q(end_date__isnull=True), name="registry_membership_one_current"
@@ -367,26 +373,26 @@ class GroupType(models.Model):
     """
 
     key = models.SlugField(max_length=48, unique=True)
-    name = models.CharField("名称", max_length=50)
+    name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField("English name", max_length=80, blank=True)
     line = models.CharField(
-        "条线", max_length=16, help_text="民政/残联/老龄/劳动/综治/退役军人/卫健/计生/党建 …"
+        _("条线"), max_length=16, help_text=_("民政/残联/老龄/劳动/综治/退役军人/卫健/计生/党建 …")
     )
     field_group = models.CharField(
-        "数据敏感类别", max_length=16, choices=FieldGroup.choices, default=FieldGroup.GENERAL
+        _("数据敏感类别"), max_length=16, choices=FieldGroup.choices, default=FieldGroup.GENERAL
     )
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
     )
-    detail_schema = models.JSONField("明细字段", default=list, blank=True)
-    min_age = models.PositiveSmallIntegerField("按年龄自动计算：最低年龄", null=True, blank=True)
+    detail_schema = models.JSONField(_("明细字段"), default=list, blank=True)
+    min_age = models.PositiveSmallIntegerField(_("按年龄自动计算：最低年龄"), null=True, blank=True)
     sort = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["sort", "key"]
-        verbose_name = "人群类别 group type"
-        verbose_name_plural = "人群类别 group types"
+        verbose_name = _("人群类别 group type")
+        verbose_name_plural = _("人群类别 group types")
 
     def __str__(self):
         return self.name
@@ -403,16 +409,16 @@ class GroupMembership(ScopedRecord):
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="group_memberships")
     group_type = models.ForeignKey(GroupType, on_delete=models.PROTECT, related_name="memberships",
-                                   verbose_name="类别")  # fmt: skip
-    start_date = models.DateField("开始日期", null=True, blank=True)
-    end_date = models.DateField("结束日期", null=True, blank=True)
-    end_reason = models.CharField("结束原因", max_length=200, blank=True)
-    detail = models.JSONField("明细", default=dict, blank=True)
-    note = models.TextField("备注", blank=True)
+                                   verbose_name=_("类别"))  # fmt: skip
+    start_date = models.DateField(_("开始日期"), null=True, blank=True)
+    end_date = models.DateField(_("结束日期"), null=True, blank=True)
+    end_reason = models.CharField(_("结束原因"), max_length=200, blank=True)
+    detail = models.JSONField(_("明细"), default=dict, blank=True)
+    note = models.TextField(_("备注"), blank=True)
 
     class Meta:
-        verbose_name = "人群登记 group membership"
-        verbose_name_plural = "人群登记 group memberships"
+        verbose_name = _("人群登记 group membership")
+        verbose_name_plural = _("人群登记 group memberships")
         indexes = [models.Index(fields=["group_type", "area_path"], name="registry_groupm_type_path")]
 
     def __str__(self):
@@ -423,10 +429,13 @@ class GroupMembership(ScopedRecord):
 
         if self.group_type_id and self.group_type.is_derived:
             raise ValidationError(
-                {"group_type": f"“{self.group_type.name}”按出生日期自动计算，不能手工登记 (derived from age)"}
+                {
+                    "group_type": gettext("“%(name)s”按出生日期自动计算，不能手工登记 (derived from age)")
+                    % {"name": self.group_type.name}
+                }
             )
         if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValidationError({"end_date": "结束日期不能早于开始日期 (end before start)"})
+            raise ValidationError({"end_date": gettext("结束日期不能早于开始日期 (end before start)")})
         if self.group_type_id:
             self.detail = validate_detail(self.group_type, self.detail)
 
@@ -442,21 +451,21 @@ class Tenancy(ScopedRecord):
     permanent = True
 
     house = models.ForeignKey(
-        "areas.House", on_delete=models.PROTECT, related_name="tenancies", verbose_name="房屋"
+        "areas.House", on_delete=models.PROTECT, related_name="tenancies", verbose_name=_("房屋")
     )
     tenant = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="tenancies", verbose_name="承租人"
+        Person, on_delete=models.PROTECT, related_name="tenancies", verbose_name=_("承租人")
     )
     landlord = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="lettings",
-                                 verbose_name="出租人")  # fmt: skip
-    landlord_name = models.CharField("出租人姓名", max_length=100, blank=True)
-    start_date = models.DateField("起租日期", null=True, blank=True)
-    end_date = models.DateField("退租日期", null=True, blank=True)
-    contract_number = models.CharField("合同编号", max_length=50, blank=True)
+                                 verbose_name=_("出租人"))  # fmt: skip
+    landlord_name = models.CharField(_("出租人姓名"), max_length=100, blank=True)
+    start_date = models.DateField(_("起租日期"), null=True, blank=True)
+    end_date = models.DateField(_("退租日期"), null=True, blank=True)
+    contract_number = models.CharField(_("合同编号"), max_length=50, blank=True)
 
     class Meta:
-        verbose_name = "租住 tenancy"
-        verbose_name_plural = "租住 tenancies"
+        verbose_name = _("租住 tenancy")
+        verbose_name_plural = _("租住 tenancies")
 
     def __str__(self):
         return f"{self.tenant} @ {self.house}"
@@ -476,17 +485,17 @@ class LifeEvent(models.Model):
 
     permanent = True
 
-    kind = models.CharField("类型", max_length=16, choices=LifeEventKind.choices)
-    date = models.DateField("日期")
+    kind = models.CharField(_("类型"), max_length=16, choices=LifeEventKind.choices)
+    date = models.DateField(_("日期"))
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, null=True, blank=True, related_name="life_events"
     )
     household = models.ForeignKey(Household, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="life_events")  # fmt: skip
     other_household = models.ForeignKey(Household, on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+", help_text="分户的新户 / 合户的原户")  # fmt: skip
-    place = models.CharField("迁出地/迁入地", max_length=300, blank=True)
-    note = models.TextField("说明", blank=True)
+                                        related_name="+", help_text=_("分户的新户 / 合户的原户"))  # fmt: skip
+    place = models.CharField(_("迁出地/迁入地"), max_length=300, blank=True)
+    note = models.TextField(_("说明"), blank=True)
     area = models.ForeignKey("areas.Area", on_delete=models.PROTECT, related_name="+")
     area_path = PathField(db_index=True, editable=False)
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -499,8 +508,8 @@ class LifeEvent(models.Model):
 
     class Meta:
         ordering = ["-date", "-id"]
-        verbose_name = "人口变动 life event"
-        verbose_name_plural = "人口变动 life events"
+        verbose_name = _("人口变动 life event")
+        verbose_name_plural = _("人口变动 life events")
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.date}"

@@ -1,6 +1,7 @@
 """API representations. ID and phone numbers are write-only; reads carry only masked forms."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from linli.areas.models import Area, Building, House
@@ -56,7 +57,10 @@ class CodeChoiceField(serializers.CharField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         if value and value not in lookup.table(self.table):
-            raise serializers.ValidationError(f"“{value}” 不是有效代码 (unknown code in {self.table})")
+            raise serializers.ValidationError(
+                gettext("“%(value)s” 不是有效代码 (unknown code in %(table)s)")
+                % {"value": value, "table": self.table}
+            )
         return value
 
 

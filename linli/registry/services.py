@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from linli.core import context
 from linli.core.history import log_action
@@ -47,7 +48,8 @@ def _current_membership(person: Person) -> Membership | None:
 def _end(membership: Membership, date: dt.date, reason: str) -> None:
     if membership.start_date and date < membership.start_date:
         raise RegistryError(
-            f"日期 {date} 早于入户日期 {membership.start_date} (date is before the membership began)"
+            gettext("日期 %(date)s 早于入户日期 %(start_date)s (date is before the membership began)")
+            % {"date": date, "start_date": membership.start_date}
         )
     membership.end_date = date
     membership.end_reason = reason
@@ -69,10 +71,12 @@ def _ensure_head_continues(
     if not others.exists():
         return
     if new_head is None:
-        raise RegistryError("户主离开后该户仍有成员，请指定新户主 (the head leaves: name a new head)")
+        raise RegistryError(
+            gettext("户主离开后该户仍有成员，请指定新户主 (the head leaves: name a new head)")
+        )
     successor = others.filter(person=new_head).first()
     if successor is None:
-        raise RegistryError("新户主须是该户现有成员 (the new head must be a current member)")
+        raise RegistryError(gettext("新户主须是该户现有成员 (the new head must be a current member)"))
     # End the old head's membership first so the one-head constraint never sees two heads.
     _end(head_membership, date, reason)
     successor.relation = HEAD_RELATION
@@ -92,7 +96,10 @@ def create_household(*, number: str, head: Person, area=None, house=None, househ
     """A new household with its head (an existing person without a current household)."""
     date = date or dt.date.today()
     if _current_membership(head) is not None:
-        raise RegistryError(f"{head.name} 已在其他户中，请用“迁入”或“分户” (already a member of a household)")
+        raise RegistryError(
+            gettext("%(name)s 已在其他户中，请用“迁入”或“分户” (already a member of a household)")
+            % {"name": head.name}
+        )
     area = area or head.area
     household = Household(number=number, area=area, house=house, household_type=household_type,
                           registered_address=registered_address)  # fmt: skip
@@ -107,12 +114,12 @@ def record_birth(person: Person, *, household: Household, relation: str, date: d
                  note: str = "") -> Person:  # fmt: skip
     """A child born into a household: a new person record and its membership (出生)."""
     if household.status != HouseholdStatus.ACTIVE:
-        raise RegistryError("该户已注销 (the household is dissolved)")
+        raise RegistryError(gettext("该户已注销 (the household is dissolved)"))
     if relation == HEAD_RELATION:
-        raise RegistryError("新生儿不能登记为户主 (a newborn cannot be the head)")
+        raise RegistryError(gettext("新生儿不能登记为户主 (a newborn cannot be the head)"))
     date = date or person.birth_date
     if date is None:
-        raise RegistryError("请填写出生日期 (birth date is required)")
+        raise RegistryError(gettext("请填写出生日期 (birth date is required)"))
     person.birth_date = person.birth_date or date
     person.area = household.area
     person.house = person.house or household.house
@@ -130,9 +137,9 @@ def record_death(
 ) -> LifeEvent:
     """死亡: the membership ends, the record stays with its status and date."""
     if person.status != PersonStatus.ACTIVE:
-        raise RegistryError(f"{person.name} 不是在册人员 (not an active resident)")
+        raise RegistryError(gettext("%(name)s 不是在册人员 (not an active resident)") % {"name": person.name})
     if person.birth_date and date < person.birth_date:
-        raise RegistryError("死亡日期早于出生日期 (death before birth)")
+        raise RegistryError(gettext("死亡日期早于出生日期 (death before birth)"))
     membership = _current_membership(person)
     household = membership.household if membership else None
     if household is not None:
@@ -157,20 +164,25 @@ def move_in(person: Person, *, household: Household, relation: str, date: dt.dat
             note: str = "") -> Person:  # fmt: skip
     """迁入: a person (new to the registry, or moving between households) joins a household."""
     if household.status != HouseholdStatus.ACTIVE:
-        raise RegistryError("该户已注销 (the household is dissolved)")
+        raise RegistryError(gettext("该户已注销 (the household is dissolved)"))
     if (
         relation == HEAD_RELATION
         and household.memberships.filter(relation=HEAD_RELATION, end_date__isnull=True).exists()
     ):
-        raise RegistryError("该户已有户主 (the household already has a head)")
+        raise RegistryError(gettext("该户已有户主 (the household already has a head)"))
     kind = LifeEventKind.MOVE_IN
     if person.pk:
         if person.status not in (PersonStatus.ACTIVE, PersonStatus.MOVED_OUT):
-            raise RegistryError(f"{person.name} 的状态为“{person.get_status_display()}”，不能迁入")
+            raise RegistryError(
+                gettext("%(name)s 的状态为“%(get_status_display)s”，不能迁入")
+                % {"name": person.name, "get_status_display": person.get_status_display()}
+            )
         current = _current_membership(person)
         if current is not None:
             if current.household_id == household.pk:
-                raise RegistryError(f"{person.name} 已是该户成员 (already a member)")
+                raise RegistryError(
+                    gettext("%(name)s 已是该户成员 (already a member)") % {"name": person.name}
+                )
             _ensure_head_continues(current.household, person, None, date)
             _end(current, date, LifeEventKind.MOVE_WITHIN)
             kind = LifeEventKind.MOVE_WITHIN
@@ -190,7 +202,7 @@ def move_out(person: Person, *, date: dt.date, place: str = "", new_head: Person
              note: str = "") -> LifeEvent:  # fmt: skip
     """迁出: the person leaves the area; the record stays, marked as moved out."""
     if person.status != PersonStatus.ACTIVE:
-        raise RegistryError(f"{person.name} 不是在册人员 (not an active resident)")
+        raise RegistryError(gettext("%(name)s 不是在册人员 (not an active resident)") % {"name": person.name})
     membership = _current_membership(person)
     household = membership.household if membership else None
     if household is not None:
@@ -217,20 +229,22 @@ def split_household(household: Household, *, members: dict[Person, str], new_num
     Exactly one of them must get relation 02 (head). The old household keeps its head.
     """
     if not members:
-        raise RegistryError("请选择分出的成员 (choose the members who split off)")
+        raise RegistryError(gettext("请选择分出的成员 (choose the members who split off)"))
     heads = [p for p, rel in members.items() if rel == HEAD_RELATION]
     if len(heads) != 1:
-        raise RegistryError("新户须有且只有一名户主 (the new household needs exactly one head)")
+        raise RegistryError(gettext("新户须有且只有一名户主 (the new household needs exactly one head)"))
     current = {m.person_id: m for m in household.memberships.filter(end_date__isnull=True)}
     for person in members:
         if person.pk not in current:
-            raise RegistryError(f"{person.name} 不是该户现有成员 (not a current member)")
+            raise RegistryError(
+                gettext("%(name)s 不是该户现有成员 (not a current member)") % {"name": person.name}
+            )
         if current[person.pk].relation == HEAD_RELATION:
             raise RegistryError(
-                "原户主不能分出，请先变更户主 (the head cannot split off; change the head first)"
+                gettext("原户主不能分出，请先变更户主 (the head cannot split off; change the head first)")
             )
     if len(members) == len(current):
-        raise RegistryError("不能把全部成员分出 (cannot split off every member)")
+        raise RegistryError(gettext("不能把全部成员分出 (cannot split off every member)"))
     new = Household(number=new_number, area=household.area, house=house or household.house,
                     household_type=household.household_type, registered_address=household.registered_address)  # fmt: skip
     new.full_clean()
@@ -250,15 +264,18 @@ def merge_households(source: Household, target: Household, *, relations: dict[Pe
                      note: str = "") -> Household:  # fmt: skip
     """合户: every member of ``source`` joins ``target`` with the given relation; ``source`` is dissolved."""
     if source.pk == target.pk:
-        raise RegistryError("不能与本户合户 (cannot merge a household into itself)")
+        raise RegistryError(gettext("不能与本户合户 (cannot merge a household into itself)"))
     if target.status != HouseholdStatus.ACTIVE or source.status != HouseholdStatus.ACTIVE:
-        raise RegistryError("只能合并在册的户 (both households must be active)")
+        raise RegistryError(gettext("只能合并在册的户 (both households must be active)"))
     current = list(source.memberships.filter(end_date__isnull=True).select_related("person"))
     missing = [m.person.name for m in current if m.person not in relations]
     if missing:
-        raise RegistryError(f"请为这些成员指定与新户主的关系 (relation needed): {'、'.join(missing)}")
+        raise RegistryError(
+            gettext("请为这些成员指定与新户主的关系 (relation needed): %(join)s")
+            % {"join": "、".join(missing)}
+        )
     if any(rel == HEAD_RELATION for rel in relations.values()):
-        raise RegistryError("目标户已有户主 (the target household keeps its head)")
+        raise RegistryError(gettext("目标户已有户主 (the target household keeps its head)"))
     for m in current:
         _end(m, date, LifeEventKind.MERGE)
     for m in current:
@@ -327,11 +344,13 @@ def merge_persons(keep: Person, duplicate: Person, *, note: str = "") -> Person:
     record the merge.
     """
     if keep.pk == duplicate.pk:
-        raise RegistryError("不能与自己合并 (cannot merge a record with itself)")
+        raise RegistryError(gettext("不能与自己合并 (cannot merge a record with itself)"))
     if duplicate.status == PersonStatus.MERGED:
-        raise RegistryError("该记录已被合并 (already merged)")
+        raise RegistryError(gettext("该记录已被合并 (already merged)"))
     if keep.id_number and duplicate.id_number and keep.id_number != duplicate.id_number:
-        raise RegistryError("两条记录的身份证号不同，不是同一人 (different ID numbers: not the same person)")
+        raise RegistryError(
+            gettext("两条记录的身份证号不同，不是同一人 (different ID numbers: not the same person)")
+        )
     keep_current = _current_membership(keep)
     for m in duplicate.memberships.all():
         if m.end_date is None and keep_current is not None:

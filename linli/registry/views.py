@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from linli.areas.models import Building, House
@@ -146,7 +147,7 @@ def _life_event_view(request, pk, form_class, action, title):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{title}已登记 (recorded)")
+            messages.success(request, gettext("%(title)s已登记 (recorded)") % {"title": title})
             return redirect("registry:person", pk=person.pk)
     return render(
         request, "registry/form.html", {"form": form, "title": f"{title}：{person.name}", "object": person}
@@ -196,7 +197,7 @@ def person_merge(request, pk, other_pk):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "已合并 (merged)")
+            messages.success(request, gettext("已合并 (merged)"))
             return redirect("registry:person", pk=keep.pk)
     fields = ["name", "former_name", "id_number_masked", "birth_date", "sex", "phone_masked", "current_address",
               "house", "area", "occupation", "status"]  # fmt: skip
@@ -290,9 +291,13 @@ def household_birth(request, pk):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "出生已登记 (birth recorded)")
+            messages.success(request, gettext("出生已登记 (birth recorded)"))
             return redirect("registry:household", pk=household.pk)
-    return render(request, "registry/form.html", {"form": form, "title": f"出生登记：{household.number}"})
+    return render(
+        request,
+        "registry/form.html",
+        {"form": form, "title": gettext("出生登记：%(number)s") % {"number": household.number}},
+    )
 
 
 @policy("registry.change_household")
@@ -314,7 +319,7 @@ def household_split(request, pk):
         except (ValidationError, TypeError) as exc:
             error = exc.messages if isinstance(exc, ValidationError) else ["请填写日期 (date required)"]
         else:
-            messages.success(request, f"已分户，新户号 {new.number}")
+            messages.success(request, gettext("已分户，新户号 %(number)s") % {"number": new.number})
             return redirect("registry:household", pk=new.pk)
     from linli.codes import lookup
 
