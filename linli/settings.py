@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "linli.grid",
     "linli.dataio",
     "linli.web",
+    "linli.ops",
 ]
 
 MIDDLEWARE = [
