@@ -14,4 +14,5 @@ urlpatterns = [
     path("manage/users/", include("linli.accounts.manage_urls")),
     path("", include("linli.events.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("linli.ops.urls")),
 ]

@@ -590,7 +590,7 @@ def _verify_chains(scratch: Target) -> tuple[bool, str]:
     """Run ``linli audit verify`` (without sealing) against the scratch database."""
     env = {**os.environ, "DATABASE_URL": scratch.url}
     result = subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", "linli.cli", "audit", "verify", "--no-seal", "--skip-checks"],
+        [sys.executable, "-m", "linli.cli", "audit", "--skip-checks", "verify", "--no-seal"],
         env=env, capture_output=True, text=True, timeout=24 * 3600,
     )  # fmt: skip
     return result.returncode == 0, (result.stdout + result.stderr).strip()
