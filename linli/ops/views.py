@@ -88,7 +88,7 @@ class CanViewStatus(drf_permissions.BasePermission):
         )
 
 
-class StatusSerializer(serializers.Serializer):
+class OpsStatusSerializer(serializers.Serializer):
     """The operations status (see ``linli.ops.status.collect``); nested objects are free-form."""
 
     time = serializers.DateTimeField()
@@ -108,7 +108,7 @@ class StatusView(APIView):
     linli_policy = POLICY
     permission_classes = [CanViewStatus]
 
-    @extend_schema(operation_id="ops_status", responses={200: StatusSerializer, 403: OpenApiResponse()},
+    @extend_schema(operation_id="ops_status", responses={200: OpsStatusSerializer, 403: OpenApiResponse()},
                    tags=["ops"], summary="运维状态 (operations status)")  # fmt: skip
     def get(self, request):
         return Response(status.collect())
