@@ -314,3 +314,17 @@ def test_client_address_is_taken_from_a_trusted_proxy_only(settings):
     assert middleware(factory.get("/", HTTP_X_REAL_IP="10.1.2.3", REMOTE_ADDR="127.0.0.1")) == "10.1.2.3"
     assert middleware(factory.get("/", HTTP_X_REAL_IP="10.1.2.3", REMOTE_ADDR="10.9.9.9")) == "10.9.9.9"
     assert middleware(factory.get("/", HTTP_X_REAL_IP="not-an-ip", REMOTE_ADDR="127.0.0.1")) == "127.0.0.1"
+
+
+def test_linli_admin_runs_commands_with_the_service_environment(tmp_path):
+    env_file = tmp_path / "linli.env"
+    var = tmp_path / "var"
+    env_file.write_text(f"# comment\nLINLI_VAR_DIR={var}\nLINLI_LOG_FORMAT=json\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINLI_VAR_DIR", "DATABASE_URL"))}
+    env.update(LINLI_ENV_FILE=str(env_file), LINLI_VENV=str(Path(sys.executable).parent.parent))
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [str(DEPLOY / "linli-admin"), "check", "--tag", "models"], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (var / "keys" / "secret_key").exists()  # settings read LINLI_VAR_DIR from the env file
