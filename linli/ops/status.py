@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -122,7 +122,8 @@ def postgres_data_directory() -> Path | None:
     """PostgreSQL's data directory when the server runs on this machine and tells us (superuser or
     pg_read_all_settings); ``None`` otherwise — the database host is then watched by its own monitoring."""
     try:
-        with connection.cursor() as cursor:
+        # A savepoint: a refusal must not spoil a surrounding transaction.
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SHOW data_directory")
             path = Path(cursor.fetchone()[0])
     except Exception:  # noqa: BLE001 - not allowed to read it: nothing to check here
