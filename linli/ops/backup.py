@@ -183,12 +183,22 @@ def _run(argv: list[str], env: dict | None = None) -> None:
 # --- keyring facts (never secrets) ------------------------------------------------------------
 
 
+def installed_keyring():
+    """The keyring this installation would use, or ``None`` — never creating one (unlike
+    ``crypto.keyring()``, which makes a fresh keyring for a new install: fatal before a restore)."""
+    from linli.core.crypto import keyring, keyring_path
+
+    if not os.environ.get("LINLI_KEYRING") and not keyring_path().exists():
+        return None
+    return keyring()
+
+
 def keyring_facts() -> dict:
     """The key ids and a fingerprint of the blind-index secret: enough to tell whether a keyring
     fits a backup, nothing that helps to decrypt it."""
-    from linli.core.crypto import keyring
-
-    ring = keyring()
+    ring = installed_keyring()
+    if ring is None:
+        return {"key_ids": [], "active": None, "index_fingerprint": None}
     return {
         "key_ids": sorted(ring.keys),
         "active": ring.active_id,
@@ -480,6 +490,10 @@ def check_keyring(manifest: dict) -> list[str]:
     """Why the installed keyring cannot read this backup's data (empty when it can)."""
     wanted = manifest.get("keyring") or {}
     have = keyring_facts()
+    if have["active"] is None:
+        return [
+            "没有安装密钥环，请先用 `linli restore --keys` 恢复 (no keyring installed: restore it with linli restore --keys)"
+        ]
     problems = []
     missing = sorted(set(wanted.get("key_ids", [])) - set(have["key_ids"]))
     if missing:
@@ -598,8 +612,6 @@ def _verify_chains(scratch: Target) -> tuple[bool, str]:
 
 def _read_canary(scratch: Target) -> str:
     """Decrypt the restored key canary with the installed keyring: "ok", "absent" or why not."""
-    from linli.core.crypto import keyring
-
     from .models import KeyCanary
 
     table = KeyCanary._meta.db_table
@@ -615,8 +627,11 @@ def _read_canary(scratch: Target) -> str:
         return "absent"
     if not row or row[0] is None:
         return "absent"
+    ring = installed_keyring()
+    if ring is None:
+        return "failed: no keyring installed"
     try:
-        plain = keyring().decrypt(bytes(row[0]), KeyCanary._meta.get_field("value").aad)
+        plain = ring.decrypt(bytes(row[0]), KeyCanary._meta.get_field("value").aad)
     except Exception as exc:  # noqa: BLE001
         return f"failed: {exc}"
     return "ok" if plain == KeyCanary.PLAINTEXT else "failed: wrong plaintext"

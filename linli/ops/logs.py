@@ -63,6 +63,7 @@ def json_formatter():
 
     return JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         timestamp=False,
         json_ensure_ascii=False,

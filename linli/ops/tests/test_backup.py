@@ -219,7 +219,7 @@ def test_drill_detects_a_broken_audit_chain(data):
 
 
 @COMMITTED
-def test_drill_detects_a_keyring_that_does_not_fit(data, monkeypatch):
+def test_drill_detects_a_keyring_that_does_not_fit_and_never_makes_one(data, monkeypatch, settings, tmp_path):
     from linli.core.crypto import reset_keyring_cache
 
     path = backup.create_backup(PASS).path
@@ -229,11 +229,19 @@ def test_drill_detects_a_keyring_that_does_not_fit(data, monkeypatch):
     reset_keyring_cache()
     try:
         result = backup.drill(path, PASS)
+        assert not result.ok
+        assert result.canary.startswith("failed")
+        # A new machine before `linli restore --keys`: no keyring, and none is made behind its back.
+        monkeypatch.delenv("LINLI_KEYRING")
+        settings.LINLI_KEYRING_FILE = tmp_path / "keys" / "keyring.json"
+        reset_keyring_cache()
+        result = backup.drill(path, PASS)
+        assert result.canary == "failed: no keyring installed"
+        assert "no keyring installed" in backup.check_keyring(result.manifest)[0]
+        assert not settings.LINLI_KEYRING_FILE.exists()
     finally:
         monkeypatch.undo()
         reset_keyring_cache()
-    assert not result.ok
-    assert result.canary.startswith("failed")
 
 
 @COMMITTED
