@@ -262,6 +262,9 @@ def test_commands_round_trip_with_a_passphrase_file(data, tmp_path, empty_target
     with pytest.raises(CommandError, match="not empty"):
         call_command("restore", str(tmp_path / "b.lbk"), "--passphrase-file", str(secret),
                      "--target-url", empty_target.url)  # fmt: skip
+    out = io.StringIO()
+    call_command("restore", str(tmp_path / "b.lbk"), "--drill", "--passphrase-file", str(secret), stdout=out)
+    assert "drill passed" in out.getvalue() and "total" in out.getvalue()
 
 
 def test_passphrase_never_comes_from_nowhere(monkeypatch):
@@ -299,3 +302,17 @@ def test_keys_passphrase_must_differ_from_the_backup_passphrase(tmp_path, monkey
     monkeypatch.setenv("LINLI_KEYS_PASSPHRASE", "a different passphrase")
     call_command("backup", "--keys", "-o", str(tmp_path / "k.lbk"), stdout=io.StringIO())
     assert (tmp_path / "k.lbk").exists()
+
+
+def test_keep_prunes_all_but_the_newest_backups(tmp_path):
+    tmp_path = tmp_path / "backups"
+    tmp_path.mkdir()
+    for day in range(1, 6):
+        path = tmp_path / f"linli-2026120{day}T023000Z.lbk"
+        path.write_bytes(b"x")
+        os.utime(path, (1_700_000_000 + day * 86400,) * 2)
+    (tmp_path / "keys.lbk").write_bytes(b"k")  # not a data backup: never pruned
+    deleted = backup.prune(tmp_path, keep=2)
+    assert sorted(p.name for p in deleted) == [f"linli-2026120{d}T023000Z.lbk" for d in (1, 2, 3)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.lbk", "linli-20261204T023000Z.lbk",
+                                                          "linli-20261205T023000Z.lbk"]  # fmt: skip
