@@ -32,6 +32,13 @@ CONFIG_CHANGED = "config.change"
 AUDIT_PURGE = "audit.purge"
 AUDIT_VERIFY_FAILED = "audit.verify_failed"
 
+# Operation: backups hold everyone's data, the keyring export opens it
+OPS_BACKUP = "ops.backup"
+OPS_RESTORE = "ops.restore"
+OPS_DRILL = "ops.drill"
+OPS_KEYS_EXPORT = "ops.keys_export"
+OPS_KEYS_IMPORT = "ops.keys_import"
+
 LABELS = {
     LOGIN_OK: "登录成功",
     LOGIN_FAILED: "登录失败",
@@ -53,6 +60,11 @@ LABELS = {
     CONFIG_CHANGED: "修改配置",
     AUDIT_PURGE: "清理过期审计记录",
     AUDIT_VERIFY_FAILED: "审计链校验失败",
+    OPS_BACKUP: "数据备份",
+    OPS_RESTORE: "数据恢复",
+    OPS_DRILL: "恢复演练",
+    OPS_KEYS_EXPORT: "导出加密密钥",
+    OPS_KEYS_IMPORT: "恢复加密密钥",
 }
 
 CHOICES = [(name, f"{label} {name}") for name, label in LABELS.items()]

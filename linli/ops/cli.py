@@ -33,3 +33,17 @@ def read_passphrase(
     if confirm and getpass.getpass("再输入一次 (again): ") != value:
         raise CommandError("两次输入不一致 (the passphrases differ)")
     return value
+
+
+def audit(event: str, *, outcome: str = "ok", stderr=None, **detail) -> None:
+    """Record an operation in the audit trail; a database that cannot take it (a machine being
+    rebuilt, no schema yet) is reported, not fatal: the operation itself has already happened."""
+    from django.db import DatabaseError
+
+    from linli.audit.services import write_event
+
+    try:
+        write_event(event, outcome=outcome, detail=detail)
+    except DatabaseError as exc:
+        if stderr is not None:
+            stderr.write(f"未能写入审计记录 (could not write the audit record): {exc}")

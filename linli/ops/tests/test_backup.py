@@ -265,6 +265,11 @@ def test_commands_round_trip_with_a_passphrase_file(data, tmp_path, empty_target
     out = io.StringIO()
     call_command("restore", str(tmp_path / "b.lbk"), "--drill", "--passphrase-file", str(secret), stdout=out)
     assert "drill passed" in out.getvalue() and "total" in out.getvalue()
+    # Every operation is in the audit trail, with the file it concerned.
+    recorded = {e.event: e for e in AuditEvent.objects.filter(event__startswith="ops.")}
+    assert set(recorded) == {"ops.backup", "ops.drill", "ops.restore"}
+    assert recorded["ops.backup"].detail["file"] == str(tmp_path / "b.lbk")
+    assert recorded["ops.drill"].outcome == "ok" and recorded["ops.drill"].detail["rows"] > 0
 
 
 def test_passphrase_never_comes_from_nowhere(monkeypatch):
@@ -294,6 +299,7 @@ def test_keyring_export_and_import(tmp_path, settings, monkeypatch):
     assert keyring().active_id == "t1"
 
 
+@pytest.mark.django_db
 def test_keys_passphrase_must_differ_from_the_backup_passphrase(tmp_path, monkeypatch):
     monkeypatch.setenv("LINLI_BACKUP_PASSPHRASE", PASS)
     monkeypatch.setenv("LINLI_KEYS_PASSPHRASE", PASS)
@@ -302,6 +308,7 @@ def test_keys_passphrase_must_differ_from_the_backup_passphrase(tmp_path, monkey
     monkeypatch.setenv("LINLI_KEYS_PASSPHRASE", "a different passphrase")
     call_command("backup", "--keys", "-o", str(tmp_path / "k.lbk"), stdout=io.StringIO())
     assert (tmp_path / "k.lbk").exists()
+    assert AuditEvent.objects.get(event="ops.keys_export").detail == {"file": str(tmp_path / "k.lbk")}
 
 
 def test_keep_prunes_all_but_the_newest_backups(tmp_path):

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from linli.audit import events
 from linli.core import context
 from linli.ops import backup
-from linli.ops.cli import read_passphrase
+from linli.ops.cli import audit, read_passphrase
 
 
 class Command(BaseCommand):
@@ -50,6 +51,8 @@ class Command(BaseCommand):
             passphrase, Path(output) if output else None, media=media, out=self.stdout.write
         )
         totals = result.manifest["totals"]
+        audit(events.OPS_BACKUP, stderr=self.stderr, file=str(result.path), size=result.size,
+              tables=totals["tables"], rows=totals["rows"], seconds=round(result.seconds, 1))  # fmt: skip
         self.stdout.write(self.style.SUCCESS(
             f"备份完成 (backup written): {result.path}\n"
             f"  {totals['tables']} 张表 tables, {totals['rows']:,} 行 rows, {len(result.manifest['files'])} 个文件 files, "
@@ -76,6 +79,7 @@ class Command(BaseCommand):
                 "密钥导出口令不能与数据备份口令相同 (the keyring passphrase must differ from the backup passphrase)"
             )
         path = backup.export_keys(passphrase, Path(output))
+        audit(events.OPS_KEYS_EXPORT, stderr=self.stderr, file=str(path))
         self.stdout.write(self.style.SUCCESS(
             f"密钥环已加密导出 (keyring exported): {path}\n"
             "  请与数据备份分开保存（不同介质、不同保管人）(store it apart from the data backups)"

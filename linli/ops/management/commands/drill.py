@@ -5,8 +5,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from linli.audit import events
+from linli.core import context
 from linli.ops import backup
-from linli.ops.cli import read_passphrase
+from linli.ops.cli import audit, read_passphrase
 
 
 class Command(BaseCommand):
@@ -44,6 +46,9 @@ class Command(BaseCommand):
                 self.stdout.write(_json({"ok": False, "problems": [str(exc)], "file": str(file)}))
             raise CommandError(f"演练失败 (drill failed): {exc}") from exc
         report = {"file": str(file), **result.as_dict()}
+        with context.acting(None, channel=context.Channel.CLI):
+            audit(events.OPS_DRILL, outcome="ok" if result.ok else "failed", stderr=self.stderr, file=str(file),
+                  rows=report["rows"], timings=report["timings_seconds"], problems=len(result.problems))  # fmt: skip
         if json:
             self.stdout.write(_json(report))
         else:

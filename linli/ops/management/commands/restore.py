@@ -7,8 +7,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from linli.audit import events
+from linli.core import context
 from linli.ops import backup
-from linli.ops.cli import read_passphrase
+from linli.ops.cli import audit, read_passphrase
 
 
 class Command(BaseCommand):
@@ -47,6 +49,8 @@ class Command(BaseCommand):
             if keys:
                 passphrase = read_passphrase(passphrase_file, "LINLI_KEYS_PASSPHRASE", what="密钥导出口令")
                 path = backup.import_keys(Path(file), passphrase, force=force)
+                with context.acting(None, channel=context.Channel.CLI):
+                    audit(events.OPS_KEYS_IMPORT, stderr=self.stderr, file=str(file), keyring=str(path))
                 self.stdout.write(self.style.SUCCESS(f"密钥环已恢复 (keyring restored): {path}"))
                 return
             passphrase = read_passphrase(passphrase_file, "LINLI_BACKUP_PASSPHRASE")
@@ -60,6 +64,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for problem in result.problems:
             self.stderr.write(self.style.ERROR(problem))
+        with context.acting(None, channel=context.Channel.CLI):
+            # Into the database restored into when it is the configured one: it records its own restore.
+            audit(events.OPS_RESTORE, outcome="failed" if result.problems else "ok", stderr=self.stderr,
+                  file=str(file), target=target_url or "configured database",
+                  rows=result.manifest["totals"]["rows"], seconds=round(result.timings["total"], 1))  # fmt: skip
         if result.problems:
             raise CommandError("恢复后的数据与清单不符 (the restored data does not match the manifest)")
         totals = result.manifest["totals"]
