@@ -80,10 +80,13 @@ INSTALLED_APPS = [
     "linli.grid",
     "linli.dataio",
     "linli.web",
+    "linli.ops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "linli.ops.proxy.TrustedProxyMiddleware",
+    "linli.ops.logs.RequestLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Chinese unless the language cookie says English (Accept-Language is ignored on purpose).
@@ -202,7 +205,7 @@ if env_bool("LINLI_BEHIND_HTTPS_PROXY", False):
     # Production: TLS ends at the reverse proxy (nginx), which sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("LINLI_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load-balancer probes may speak plain HTTP
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load-balancer probes may speak plain HTTP
     SECURE_HSTS_SECONDS = env_int("LINLI_HSTS_SECONDS", 365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LINLI_HSTS_INCLUDE_SUBDOMAINS", False)
     # Deliberate on a government intranet: browser preload lists only concern public sites, and
@@ -210,6 +213,16 @@ if env_bool("LINLI_BEHIND_HTTPS_PROXY", False):
     SILENCED_SYSTEM_CHECKS += ["security.W021"] + (
         [] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]
     )
+
+# Reverse proxies whose X-Real-IP header names the client (linli.ops.proxy); nginx on this machine
+# by default when behind an HTTPS proxy.
+LINLI_TRUSTED_PROXIES = [
+    p
+    for p in env(
+        "LINLI_TRUSTED_PROXIES", "127.0.0.1,::1" if env_bool("LINLI_BEHIND_HTTPS_PROXY", False) else ""
+    ).split(",")
+    if p
+]
 
 # Content-Security-Policy: no inline script, nothing from outside this server.
 CONTENT_SECURITY_POLICY = {
@@ -305,13 +318,34 @@ TASKS = {
 }
 
 # --- Logging --------------------------------------------------------------------------------
+# Plain lines by default; LINLI_LOG_FORMAT=json for a log collector. Every record carries the
+# request id and user id, and ID and phone numbers are masked before any handler writes them.
+LOG_FORMAT = env("LINLI_LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "linli.ops.logs.ContextFilter"},
+        "mask": {"()": "linli.ops.logs.MaskPersonalData"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "linli.ops.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context", "mask"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LINLI_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # One line per request from linli.ops.logs.RequestLogMiddleware; Django's own would repeat it.
+        "django.server": {"level": "WARNING"},
+        "linli.request": {"level": env("LINLI_REQUEST_LOG_LEVEL", "INFO")},
+    },
 }
 
 # --- Linli ----------------------------------------------------------------------------------

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("linli.events.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("areas/", include("linli.areas.urls")),
+    path("", include("linli.ops.urls")),
 ]

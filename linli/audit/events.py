@@ -35,6 +35,13 @@ CONFIG_CHANGED = "config.change"
 AUDIT_PURGE = "audit.purge"
 AUDIT_VERIFY_FAILED = "audit.verify_failed"
 
+# Operation: backups hold everyone's data, the keyring export opens it
+OPS_BACKUP = "ops.backup"
+OPS_RESTORE = "ops.restore"
+OPS_DRILL = "ops.drill"
+OPS_KEYS_EXPORT = "ops.keys_export"
+OPS_KEYS_IMPORT = "ops.keys_import"
+
 LABELS = {
     LOGIN_OK: _("登录成功"),
     LOGIN_FAILED: _("登录失败"),
@@ -56,6 +63,11 @@ LABELS = {
     CONFIG_CHANGED: _("修改配置"),
     AUDIT_PURGE: _("清理过期审计记录"),
     AUDIT_VERIFY_FAILED: _("审计链校验失败"),
+    OPS_BACKUP: _("数据备份"),
+    OPS_RESTORE: _("数据恢复"),
+    OPS_DRILL: _("恢复演练"),
+    OPS_KEYS_EXPORT: _("导出加密密钥"),
+    OPS_KEYS_IMPORT: _("恢复加密密钥"),
 }
 
 CHOICES = [(name, format_lazy("{} {}", label, name)) for name, label in LABELS.items()]

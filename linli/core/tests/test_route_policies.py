@@ -42,7 +42,7 @@ def test_public_routes_are_few_and_known():
     public = sorted(r.pattern for r in ROUTES if r.policy == "public")
     assert public == ["accounts/login/", "api/open311/v2/requests.json",
                       "api/open311/v2/requests/<str:service_request_id>.json", "api/open311/v2/services.json",
-                      "healthz", "i18n/setlang/", "portal/", "portal/done/", "portal/rate/", "portal/track/"]  # fmt: skip
+                      "healthz", "i18n/setlang/", "portal/", "portal/done/", "portal/rate/", "portal/track/", "readyz"]  # fmt: skip
 
 
 # -- the matrix -----------------------------------------------------------------------------------

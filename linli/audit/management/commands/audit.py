@@ -14,6 +14,7 @@ from linli.audit import events
 from linli.audit.models import AuditEvent
 from linli.audit.services import purge_all, retention_days, seal_all, verify_all, write_event
 from linli.core import chain, context
+from linli.ops import heartbeat
 
 log = logging.getLogger("linli.audit")
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
             while True:
                 try:
                     sealed = seal_all()
+                    heartbeat.beat("sealer")
                     if any(sealed.values()):
                         self._report_sealed(sealed)
                 except DatabaseError:

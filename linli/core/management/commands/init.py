@@ -16,4 +16,8 @@ class Command(BaseCommand):
         from linli.reference import load_reference_data
 
         load_reference_data()
+        # A known value encrypted with this keyring: `linli check` proves keyring and database match.
+        from linli.ops.services import ensure_canary
+
+        ensure_canary()
         self.stdout.write(self.style.SUCCESS("数据库已就绪 database ready"))

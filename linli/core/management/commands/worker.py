@@ -15,4 +15,8 @@ class Command(BaseCommand):
         worker_args = ["--queue-name", queue_name]
         if batch:
             worker_args.append("--batch")
-        call_command("db_worker", *worker_args)
+        from linli.ops.heartbeat import Beating
+
+        # The heartbeat lets `linli check` and the operations page tell a stopped worker from an idle one.
+        with Beating("worker"):
+            call_command("db_worker", *worker_args)

@@ -7,6 +7,7 @@ from django.db import DatabaseError, close_old_connections
 from linli.core import context
 from linli.events import conf
 from linli.events.sweep import sweep_once
+from linli.ops import heartbeat
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             while True:
                 try:
                     result = sweep_once()
+                    heartbeat.beat("sweep")
                 except DatabaseError as exc:
                     # A busy or restarting database must not end the loop: the round is retried.
                     if once:
