@@ -6,6 +6,7 @@ from django.contrib.auth import password_validation
 from linli.areas.models import Area
 from linli.core import permissions
 from linli.core.scope import paths_q
+from linli.core.validators import parse_phone
 
 from .models import Role, User
 
@@ -61,7 +62,15 @@ class PasswordFields(forms.Form):
         return getattr(self, "instance", None)
 
 
-class UserCreateForm(_Styled, forms.ModelForm, PasswordFields):
+class _CheckedPhone:
+    """The phone is checked like residents' phones (any text was accepted; robustness suite)."""
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "")
+        return parse_phone(phone) if phone else ""
+
+
+class UserCreateForm(_CheckedPhone, _Styled, forms.ModelForm, PasswordFields):
     class Meta:
         model = User
         fields = ["username", "full_name", "phone"]
@@ -86,7 +95,7 @@ class UserCreateForm(_Styled, forms.ModelForm, PasswordFields):
         return cleaned
 
 
-class UserEditForm(_Styled, forms.ModelForm):
+class UserEditForm(_CheckedPhone, _Styled, forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "phone", "email"]

@@ -129,8 +129,12 @@ class DatedForm(forms.Form):
 
 
 class MoveOutForm(DatedForm):
+    # max_length as LifeEvent.place: a longer place was a 500 on PostgreSQL (robustness suite).
     place = forms.CharField(
-        label="迁往地", required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+        label="迁往地",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
     )
     new_head = forms.ModelChoiceField(
         queryset=Person.objects.none(), required=False, label="新户主（户主迁出时）"
@@ -148,7 +152,10 @@ class MoveInForm(DatedForm):
                                        widget=forms.Select(attrs={"class": "form-select"}))  # fmt: skip
     relation = RelationField(allow_head=True, widget=forms.Select(attrs={"class": "form-select"}))
     place = forms.CharField(
-        label="迁出地", required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+        label="迁出地",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
     )
 
 
