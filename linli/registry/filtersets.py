@@ -30,8 +30,8 @@ class AreaFilterMixin(filters.FilterSet):
 class PersonFilterSet(AreaFilterMixin):
     q = filters.CharFilter(method="filter_q", label="搜索")
     # Bounded: an age of 1e308 overflowed the date arithmetic (a 500 found by the robustness suite).
-    age_min = filters.NumberFilter(method="filter_age_min", label="最小年龄", min_value=0, max_value=150)
-    age_max = filters.NumberFilter(method="filter_age_max", label="最大年龄", min_value=0, max_value=150)
+    age_min = filters.NumberFilter(method="filter_age_min", label="最小年龄", min_value=0, max_value=1000)
+    age_max = filters.NumberFilter(method="filter_age_max", label="最大年龄", min_value=0, max_value=1000)
     sex = filters.ChoiceFilter(choices=code_choices("sex"), label="性别")
     population_type = filters.ChoiceFilter(choices=code_choices("population_type"), label="人口类型")
     residence_status = filters.ChoiceFilter(choices=code_choices("residence_status"), label="人户状态")
