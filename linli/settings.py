@@ -125,7 +125,8 @@ TEMPLATES = [
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 _SQLITE = {
     "ENGINE": "django.db.backends.sqlite3",
-    "NAME": str(VAR_DIR / "linli.sqlite3"),
+    # LINLI_SQLITE_PATH: another database file (the robustness suite points subprocesses at the test one).
+    "NAME": env("LINLI_SQLITE_PATH", str(VAR_DIR / "linli.sqlite3")),
     "OPTIONS": {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",

@@ -100,7 +100,7 @@ def test_no_lost_update_with_fifty_editors(area_tree):
 def test_a_transition_raced_by_fifty_clients_has_one_winner(area_tree):
     from linli.events import workflow
     from linli.events.loader import load_categories
-    from linli.events.models import Event, EventCategory
+    from linli.events.models import EventCategory
 
     load_categories()
     grid = area_tree["grids"][0]
