@@ -15,3 +15,6 @@ urlpatterns = [
     path("", include("linli.events.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# A database outage answers 503 with Retry-After (JSON under /api/), other errors a plain 500 page.
+handler500 = "linli.core.views.server_error"
