@@ -22,9 +22,9 @@ def demo_district(db, media):
 
     from django.core.management import call_command
 
-    people = robustness.scale(120, 1500)
+    people = robustness.scale(60, 1500)
     call_command(
-        "demo", "--people", str(people), "--event-days", str(robustness.scale(10, 60)), stdout=StringIO()
+        "demo", "--people", str(people), "--event-days", str(robustness.scale(3, 60)), stdout=StringIO()
     )
     from linli.accounts.models import User
 

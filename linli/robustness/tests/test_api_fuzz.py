@@ -31,8 +31,8 @@ pytestmark = pytest.mark.django_db
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 EXAMPLES = {
-    GenerationMode.POSITIVE: robustness.scale(4, 60),
-    GenerationMode.NEGATIVE: robustness.scale(2, 30),
+    GenerationMode.POSITIVE: robustness.scale(2, 60),
+    GenerationMode.NEGATIVE: robustness.scale(1, 30),
 }
 
 

@@ -16,7 +16,7 @@ from linli import robustness
 
 from .helpers import kill, linli, wait_for
 
-EVENTS = robustness.scale(150, 1500)
+EVENTS = robustness.scale(60, 1500)
 KILLS = robustness.scale(1, 4)
 
 

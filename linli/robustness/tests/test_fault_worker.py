@@ -13,7 +13,7 @@ from linli import robustness
 
 from .helpers import kill, linli, wait_for
 
-ROWS = robustness.scale(3000, 40000)
+ROWS = robustness.scale(2000, 40000)
 KILLS = robustness.scale(1, 3)
 
 

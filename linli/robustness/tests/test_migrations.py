@@ -47,7 +47,7 @@ def row_counts() -> dict[str, int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_backward_and_forward_on_the_demo_district(media):
-    call_command("demo", "--people", str(robustness.scale(80, 1000)), "--event-days", "5", stdout=StringIO())
+    call_command("demo", "--people", str(robustness.scale(60, 1000)), "--event-days", "3", stdout=StringIO())
     before = row_counts()
     assert before["registry.Person"] > 0 and before["events.Event"] > 0
     migrations = linli_migrations()
