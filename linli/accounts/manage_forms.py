@@ -102,6 +102,7 @@ class UserEditForm(_CheckedPhone, _Styled, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["full_name"].required = True  # as when creating (a blank name was accepted)
         self._style()
 
 

@@ -45,6 +45,8 @@ REFUSED = {
     "short_text": [("over-long", "长" * 5000)],
     "required_text": [("only whitespace", "   \t  "), ("empty", "")],
     "choice": [("not a choice", "no-such-choice"), ("SQL fragment", "1; DROP TABLE registry_person")],
+    "number": [("letters", "abc"), ("overflow", "1e999"), ("not a number", "NaN"), ("out of range", "200")],
+    "email": [("no domain", "wang@"), ("markup", "<script>@x.com"), ("NUL byte", "a\x00@b.cn")],
     "pk": [("unknown id", "999999999"), ("not a number", "abc"), ("huge", "9" * 40), ("negative", "-1")],
 }
 
