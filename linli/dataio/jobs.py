@@ -143,11 +143,15 @@ LEASE_NAMESPACE = 0x4C4A  # "LJ": the first key of the two-key advisory lock
 
 
 def _lease_file(job_id: int) -> Path:
+    import hashlib
+
     from django.conf import settings
 
     directory = Path(settings.VAR_DIR) / "locks"
     directory.mkdir(parents=True, exist_ok=True)
-    return directory / f"import-{job_id}.lock"
+    # Named after the database too: job ids of two databases under one var/ (test runs) differ.
+    database = hashlib.sha256(str(connection.settings_dict["NAME"]).encode()).hexdigest()[:12]
+    return directory / f"import-{database}-{job_id}.lock"
 
 
 @contextmanager
