@@ -1,7 +1,8 @@
-"""Print the robustness figures of the last runs as Markdown (for docs/robustness.md).
+"""Print the robustness figures of test runs as Markdown (for docs/robustness.md).
 
-``python -m linli.robustness.report [DIR]`` reads ``sqlite.json`` and ``postgresql.json`` from DIR
-(default ``$LINLI_ROBUST_REPORT_DIR`` or ``var/robustness``), written by the test session.
+``python -m linli.robustness.report [LABEL=FILE.json ...]``; without arguments it reads
+``sqlite.json`` and ``postgresql.json`` from ``$LINLI_ROBUST_REPORT_DIR`` (default
+``var/robustness``), which the test session writes.
 """
 
 import json
@@ -10,34 +11,42 @@ import sys
 from pathlib import Path
 
 
-def main(argv: list[str]) -> int:
-    directory = Path(argv[0] if argv else os.environ.get("LINLI_ROBUST_REPORT_DIR", "var/robustness"))
-    runs = {}
-    for vendor in ("sqlite", "postgresql"):
-        path = directory / f"{vendor}.json"
-        if path.exists():
-            runs[vendor] = json.loads(path.read_text(encoding="utf-8"))
-    if not runs:
-        print(f"no figures in {directory}", file=sys.stderr)
-        return 1
+def load(argv: list[str]) -> dict[str, dict]:
+    if argv:
+        pairs = [arg.split("=", 1) for arg in argv]
+    else:
+        directory = Path(os.environ.get("LINLI_ROBUST_REPORT_DIR", "var/robustness"))
+        pairs = [(vendor, directory / f"{vendor}.json") for vendor in ("sqlite", "postgresql")]
+    return {
+        label: json.loads(Path(path).read_text(encoding="utf-8"))
+        for label, path in pairs
+        if Path(path).exists()
+    }
+
+
+def table(runs: dict[str, dict]) -> str:
+    labels = list(runs)
     categories = sorted(
         {c for run in runs.values() for c, v in run.items() if isinstance(v, dict) and c != "totals"}
     )
-    vendors = list(runs)
-    print("| category | item | " + " | ".join(vendors) + " |")
-    print("|---|---|" + "---:|" * len(vendors))
+    lines = ["| category | item | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
     for category in categories:
-        keys = sorted({k for run in runs.values() for k in run.get(category, {})})
-        for key in keys:
-            cells = [str(runs[v].get(category, {}).get(key, "–")) for v in vendors]
-            print(f"| {category} | {key} | " + " | ".join(cells) + " |")
-    print()
-    print("| totals | " + " | ".join(vendors) + " |")
-    print("|---|" + "---:|" * len(vendors))
+        for key in sorted({k for run in runs.values() for k in run.get(category, {})}):
+            cells = [str(runs[label].get(category, {}).get(key, "–")) for label in labels]
+            lines.append(f"| {category} | {key} | " + " | ".join(cells) + " |")
+    lines += ["", "| totals | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
     for category in categories:
-        cells = [str(runs[v].get("totals", {}).get(category, "–")) for v in vendors]
-        print(f"| {category} | " + " | ".join(cells) + " |")
-    print("\nmode: " + ", ".join(f"{v} {runs[v].get('mode')}" for v in vendors))
+        cells = [str(runs[label].get("totals", {}).get(category, "–")) for label in labels]
+        lines.append(f"| {category} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    runs = load(argv)
+    if not runs:
+        print("no figures found", file=sys.stderr)
+        return 1
+    print(table(runs))
     return 0
 
 
