@@ -2,8 +2,9 @@
 
 The tests live in ``linli/robustness/tests``. They run in CI in a short mode; ``LINLI_ROBUST=long``
 runs many more examples, threads and faults (see docs/robustness.md). Every test records what it
-tried with :func:`tally`, and the figures are written to ``$LINLI_ROBUST_REPORT`` (default
-``var/robustness/<database>.json``) at the end of the run, for the docs.
+tried with :func:`tally`; at the end of a test session the figures are written to
+``<dir>/<sqlite|postgresql>.json``, ``<dir>`` being ``$LINLI_ROBUST_REPORT_DIR`` or
+``var/robustness`` (hooks in the root ``conftest.py``; ``python -m linli.robustness.report``).
 """
 
 import json
