@@ -273,7 +273,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["linli.core.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "linli.core.pagination.Pagination",
     "PAGE_SIZE": 50,
 }
