@@ -101,3 +101,27 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     # Community workers' browsers run in Chinese: dates and number formats follow zh-CN.
     return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+# -- robustness suite figures (linli/robustness): each process writes its counts, the main one adds them up
+def _robust_vendor() -> str:
+    return "postgresql" if os.environ.get("LINLI_TEST_DB") == "postgres" else "sqlite"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):
+        from linli import robustness
+
+        robustness.clear_parts(_robust_vendor())
+
+
+def pytest_sessionfinish(session):
+    from linli import robustness
+
+    worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
+    robustness.write_part(_robust_vendor(), worker)
+    if not hasattr(session.config, "workerinput"):
+        path = robustness.merge_parts(_robust_vendor())
+        if path is not None:
+            print(f"\nrobustness figures: {path}")

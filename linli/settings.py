@@ -129,7 +129,8 @@ TEMPLATES = [
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 _SQLITE = {
     "ENGINE": "django.db.backends.sqlite3",
-    "NAME": str(VAR_DIR / "linli.sqlite3"),
+    # LINLI_SQLITE_PATH: another database file (the robustness suite points subprocesses at the test one).
+    "NAME": env("LINLI_SQLITE_PATH", str(VAR_DIR / "linli.sqlite3")),
     "OPTIONS": {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
@@ -290,8 +291,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": ["linli.core.filters.FilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "linli.core.pagination.Pagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {

@@ -17,3 +17,6 @@ urlpatterns = [
     path("areas/", include("linli.areas.urls")),
     path("", include("linli.ops.urls")),
 ]
+
+# A database outage answers 503 with Retry-After (JSON under /api/), other errors a plain 500 page.
+handler500 = "linli.core.views.server_error"

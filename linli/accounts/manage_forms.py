@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.areas.models import Area
 from linli.core import permissions
 from linli.core.scope import paths_q
+from linli.core.validators import parse_phone
 
 from .models import Role, User
 
@@ -69,7 +70,15 @@ class PasswordFields(forms.Form):
         return getattr(self, "instance", None)
 
 
-class UserCreateForm(_Styled, forms.ModelForm, PasswordFields):
+class _CheckedPhone:
+    """The phone is checked like residents' phones (any text was accepted; robustness suite)."""
+
+    def clean_phone(self):
+        phone = self.cleaned_data.get("phone", "")
+        return parse_phone(phone) if phone else ""
+
+
+class UserCreateForm(_CheckedPhone, _Styled, forms.ModelForm, PasswordFields):
     class Meta:
         model = User
         fields = ["username", "full_name", "phone"]
@@ -94,13 +103,14 @@ class UserCreateForm(_Styled, forms.ModelForm, PasswordFields):
         return cleaned
 
 
-class UserEditForm(_Styled, forms.ModelForm):
+class UserEditForm(_CheckedPhone, _Styled, forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "phone", "email"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["full_name"].required = True  # as when creating (a blank name was accepted)
         self._style()
 
 

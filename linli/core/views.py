@@ -156,3 +156,36 @@ __all__ = [
     "policy",
     "require_perm",
 ]
+
+
+# -- error pages ------------------------------------------------------------------------------
+DB_UNAVAILABLE = "数据库暂时不可用，请稍后重试 (the database is unavailable; please retry shortly)"
+SERVER_ERROR = "服务器内部错误，已记录，请稍后重试或联系管理员 (internal server error; it has been logged)"
+
+
+def server_error(request):
+    """``handler500``: a database that is down or restarting answers 503 (Retry-After), not 500.
+
+    Called by Django while the exception is being handled, so ``sys.exc_info()`` names it. API
+    clients get JSON, people a short page; neither shows a traceback. The next request reconnects
+    (``CONN_HEALTH_CHECKS``), so service resumes by itself when the database is back.
+    """
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.http import HttpResponse, JsonResponse
+
+    exc = sys.exc_info()[1]
+    unavailable = isinstance(exc, OperationalError | InterfaceError)
+    status, message = (503, DB_UNAVAILABLE) if unavailable else (500, SERVER_ERROR)
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=status, json_dumps_params={"ensure_ascii": False})
+    else:
+        page = (
+            '<!doctype html><html lang="zh-hans"><head><meta charset="utf-8"><title>邻里 Linli</title></head>'
+            f"<body><h1>{'服务暂时不可用' if unavailable else '出错了'}</h1><p>{message}</p></body></html>"
+        )
+        response = HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
+    if unavailable:
+        response["Retry-After"] = "5"
+    return response

@@ -145,7 +145,19 @@ def parse_phone_cell(text: str) -> str:
         raise CellError(exc.messages[0]) from None
 
 
+# Control characters (C0/C1 except tab and line breaks): invisible in Excel, they break XML exports
+# and searches. xlsx cells carry them as _x0001_ escapes (found by the robustness suite).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def check_length(column: Column, text: str) -> str:
+    """A free-text cell: no control characters, at most ``max_length`` characters."""
+    bad = _CONTROL.search(text)
+    if bad:
+        raise CellError(
+            f"{column.header}含有不可见的控制字符（U+{ord(bad.group()):04X}），请删除后重新导入 "
+            f"(contains a control character)"
+        )
     if column.max_length and len(text) > column.max_length:
         raise CellError(
             gettext(

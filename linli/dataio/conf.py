@@ -23,6 +23,11 @@ def max_upload_bytes() -> int:
     return _int("LINLI_IMPORT_MAX_MB", 20) * MB
 
 
+def max_restarts() -> int:
+    """Times a job abandoned by a killed worker is queued again before it is failed."""
+    return _int("LINLI_IMPORT_MAX_RESTARTS", 3)
+
+
 def max_rows() -> int:
     """Data rows per file; larger ledgers are split by community."""
     return _int("LINLI_IMPORT_MAX_ROWS", 200_000)

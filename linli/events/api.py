@@ -19,8 +19,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
@@ -173,13 +173,51 @@ def _public_request(event: Event, user) -> dict:
     return item
 
 
+# Open311 answers are JSON arrays (GeoReport v2); the schema says so, so clients and the fuzzer agree.
+def _open311_list(name: str, **fields):
+    return inline_serializer(name=name, fields=fields, many=True)
+
+
+_text = serializers.CharField
+OPEN311_SERVICES = _open311_list(
+    "Open311Service", service_code=_text(), service_name=_text(), description=_text(),
+    metadata=serializers.BooleanField(), type=_text(), keywords=_text(), group=_text(),
+)  # fmt: skip
+OPEN311_REQUESTS = _open311_list(
+    "Open311Request", service_request_id=_text(), status=_text(), status_notes=_text(), service_name=_text(),
+    service_code=_text(), description=_text(), agency_responsible=_text(), service_notice=_text(),
+    requested_datetime=serializers.DateTimeField(allow_null=True),
+    updated_datetime=serializers.DateTimeField(allow_null=True),
+    expected_datetime=serializers.DateTimeField(allow_null=True), address=_text(), address_id=_text(),
+    zipcode=_text(), lat=serializers.FloatField(allow_null=True), long=serializers.FloatField(allow_null=True),
+    media_url=_text(),
+)  # fmt: skip
+OPEN311_CREATED = _open311_list(
+    "Open311Created", service_request_id=_text(), service_notice=_text(),
+    account_id=_text(allow_null=True),
+)  # fmt: skip
+# A raw schema: drf-spectacular wraps lists in arrays only for 2xx answers.
+OPEN311_ERRORS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+        "required": ["code", "description"],
+    },
+}
+
+
 class Open311View(APIView):
     linli_policy = "public"
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [AllowAny]
 
 
-@extend_schema_view(get=extend_schema(responses=OpenApiTypes.OBJECT, tags=["open311"]))
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="open311_v2_services.json_retrieve", responses=OPEN311_SERVICES, tags=["open311"]
+    )
+)
 class ServicesView(Open311View):
     """``GET services.json``: the public categories."""
 
@@ -197,8 +235,15 @@ def _parse_dt(value: str):
 
 
 @extend_schema_view(
-    get=extend_schema(responses=OpenApiTypes.OBJECT, tags=["open311"]),
-    post=extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT, tags=["open311"]),
+    get=extend_schema(
+        operation_id="open311_v2_requests.json_retrieve", responses=OPEN311_REQUESTS, tags=["open311"]
+    ),
+    post=extend_schema(
+        operation_id="open311_v2_requests.json_create",
+        request=OpenApiTypes.OBJECT,
+        responses={201: OPEN311_CREATED, 400: OPEN311_ERRORS, 401: OPEN311_ERRORS, 403: OPEN311_ERRORS},
+        tags=["open311"],
+    ),
 )
 class RequestsView(Open311View):
     """``GET requests.json`` (public, filtered) and ``POST requests.json`` (API token)."""
@@ -267,7 +312,13 @@ class RequestsView(Open311View):
         return Response(open311.created_response(event), status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(get=extend_schema(responses=OpenApiTypes.OBJECT, tags=["open311"]))
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="open311_v2_requests_.json_retrieve",
+        responses={200: OPEN311_REQUESTS, 404: OPEN311_ERRORS},
+        tags=["open311"],
+    )
+)
 class RequestView(Open311View):
     """``GET requests/<service_request_id>.json``."""
 

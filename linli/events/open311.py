@@ -91,6 +91,9 @@ def _decimal(value, name: str, low: int, high: int, errors: dict):
     except InvalidOperation:
         errors[name] = gettext("%(name)s 不是数字 (not a number)") % {"name": name}
         return None
+    if not number.is_finite():  # NaN cannot even be compared with the bounds
+        errors[name] = f"{name} 不是数字 (not a number)"
+        return None
     if not low <= number <= high:
         errors[name] = gettext("%(name)s 超出范围 (out of range)") % {"name": name}
         return None
@@ -102,8 +105,24 @@ def parse_request(data, categories) -> ServiceRequest:
 
     A location is required: ``lat``+``long``, ``address_string`` or ``address_id`` (spec rule).
     """
-    get = data.get
     errors: dict = {}
+    # Found by the robustness suite's fuzzer: a JSON body of null, a list or numbers (500s), and
+    # NUL characters (which PostgreSQL refuses) must be answered as the client's mistakes.
+    if not hasattr(data, "get"):
+        raise ValidationError(
+            {"body": "请求内容须为表单或 JSON 对象 (the body must be a form or a JSON object)"}
+        )
+
+    def get(name: str) -> str | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        value = value if isinstance(value, str) else str(value)
+        if "\x00" in value:
+            errors[name] = f"{name} 含有空字符 (contains a NUL character)"
+            return None
+        return value
+
     code = (get("service_code") or "").strip()
     category = categories.get(code)
     if not code:

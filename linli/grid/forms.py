@@ -134,19 +134,19 @@ class GradeForm(Styled, forms.Form):
 class CheckInForm(Styled, forms.Form):
     grid = GridChoiceField(label=_("网格"), queryset=grid_queryset())
     route = forms.CharField(label=_("巡查路线"), max_length=300, required=False)
-    lat = forms.DecimalField(max_digits=9, decimal_places=6, required=False, min_value=-90, max_value=90,
-                             widget=forms.HiddenInput)  # fmt: skip
-    lng = forms.DecimalField(max_digits=9, decimal_places=6, required=False, min_value=-180, max_value=180,
-                             widget=forms.HiddenInput)  # fmt: skip
+    lat = forms.DecimalField(label=_("纬度"), max_digits=9, decimal_places=6, required=False, min_value=-90,
+                             max_value=90, widget=forms.HiddenInput)  # fmt: skip
+    lng = forms.DecimalField(label=_("经度"), max_digits=9, decimal_places=6, required=False, min_value=-180,
+                             max_value=180, widget=forms.HiddenInput)  # fmt: skip
 
 
 class CheckOutForm(Styled, forms.Form):
     findings = forms.CharField(label=_("发现情况"), max_length=4000, required=False,
                                widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
-    lat = forms.DecimalField(max_digits=9, decimal_places=6, required=False, min_value=-90, max_value=90,
-                             widget=forms.HiddenInput)  # fmt: skip
-    lng = forms.DecimalField(max_digits=9, decimal_places=6, required=False, min_value=-180, max_value=180,
-                             widget=forms.HiddenInput)  # fmt: skip
+    lat = forms.DecimalField(label=_("纬度"), max_digits=9, decimal_places=6, required=False, min_value=-90,
+                             max_value=90, widget=forms.HiddenInput)  # fmt: skip
+    lng = forms.DecimalField(label=_("经度"), max_digits=9, decimal_places=6, required=False, min_value=-180,
+                             max_value=180, widget=forms.HiddenInput)  # fmt: skip
 
 
 class DutyShiftForm(Styled, forms.ModelForm):

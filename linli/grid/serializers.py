@@ -49,6 +49,10 @@ class VisitSerializer(serializers.ModelSerializer):
 
 
 class DiaryEntrySerializer(serializers.ModelSerializer):
+    # Ungraded entries carry "": declared here because DRF drops allow_blank from read-only fields,
+    # and the schema then refused the empty grade (found by the robustness suite's fuzzer).
+    grade = serializers.ChoiceField(choices=DiaryGrade.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = DiaryEntry
         fields = ["id", "area", "author", "date", "content", "concerns", "grade", "grade_comment", "graded_by",

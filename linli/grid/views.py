@@ -448,7 +448,8 @@ def patrol_check_in(request):
         else:
             messages.success(request, _("已签到，开始巡查"))
     else:
-        messages.error(request, _("请选择巡查网格 (choose a grid)"))
+        # Name the field that is wrong (it always said "choose a grid"; robustness suite).
+        _form_messages(request, form)
     return redirect("grid:desk")
 
 
@@ -469,6 +470,8 @@ def patrol_check_out(request, pk):
             messages.success(
                 request, _("已签退，本次巡查 %(minutes)d 分钟") % {"minutes": round(patrol.minutes)}
             )
+    else:
+        _form_messages(request, form)  # an invalid check-out was dropped without a word
     return redirect("grid:desk")
 
 

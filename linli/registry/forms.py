@@ -130,8 +130,12 @@ class DatedForm(forms.Form):
 
 
 class MoveOutForm(DatedForm):
+    # max_length as LifeEvent.place: a longer place was a 500 on PostgreSQL (robustness suite).
     place = forms.CharField(
-        label=_("迁往地"), required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+        label=_("迁往地"),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
     )
     new_head = forms.ModelChoiceField(
         queryset=Person.objects.none(), required=False, label=_("新户主（户主迁出时）")
@@ -149,7 +153,10 @@ class MoveInForm(DatedForm):
                                        widget=forms.Select(attrs={"class": "form-select"}))  # fmt: skip
     relation = RelationField(allow_head=True, widget=forms.Select(attrs={"class": "form-select"}))
     place = forms.CharField(
-        label=_("迁出地"), required=False, widget=forms.TextInput(attrs={"class": "form-control"})
+        label=_("迁出地"),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
     )
 
 

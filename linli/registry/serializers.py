@@ -199,6 +199,6 @@ class RevealedSerializer(serializers.Serializer):
 
 class LifeEventSerializer(serializers.Serializer):
     date = serializers.DateField()
-    place = serializers.CharField(required=False, allow_blank=True, default="")
+    place = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     new_head = serializers.IntegerField(required=False, allow_null=True)

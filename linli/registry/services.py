@@ -9,6 +9,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from linli.core import context
@@ -25,6 +26,13 @@ class RegistryError(ValidationError):
 
 
 def _event(kind, date, *, area, person=None, household=None, other=None, place="", note="") -> LifeEvent:
+    # A birth, death or move dated after today cannot have happened (robustness suite: a death in
+    # 2028 was recorded). Raised inside the service's transaction, so nothing of it is kept.
+    if date > timezone.localdate():
+        raise RegistryError(
+            f"日期 {date:%Y-%m-%d} 晚于今天，人口变动只能登记已发生的事 (the date is in the future)",
+            code="future_date",
+        )
     ctx = context.current()
     return LifeEvent.objects.create(
         kind=kind,

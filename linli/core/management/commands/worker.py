@@ -12,6 +12,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, queue_name, batch, **options):
+        # Jobs a killed worker left "running" are queued again before this one starts taking work.
+        from linli.dataio.jobs import recover_abandoned
+
+        recovered = recover_abandoned()
+        if any(recovered.values()):
+            self.stdout.write(f"恢复中断的导入任务 recovered imports: {recovered}")
         worker_args = ["--queue-name", queue_name]
         if batch:
             worker_args.append("--batch")

@@ -20,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=int, default=12, help="running jobs older than this are stuck")
 
     def handle(self, *args, action, days, hours, **options):
+        from linli.dataio.jobs import recover_abandoned
+
+        recovered = recover_abandoned()  # jobs of a killed worker: queued again at once, not after hours
         now = timezone.now()
         expired = self._retire(
             ImportJob.objects.filter(
@@ -34,7 +37,10 @@ class Command(BaseCommand):
             ),
             STUCK_MESSAGE,
         )
-        self.stdout.write(f"过期 {expired} 个，中断 {stuck} 个 (expired {expired}, stuck {stuck})")
+        self.stdout.write(
+            f"过期 {expired} 个，中断 {stuck} 个，重新排队 {recovered['requeued']} 个 "
+            f"(expired {expired}, stuck {stuck}, requeued {recovered['requeued']})"
+        )
 
     @staticmethod
     def _retire(queryset, message: str) -> int:
