@@ -106,13 +106,15 @@ def _num(value: float | None) -> str:
 
 def table(figures: list[Figure]) -> str:
     """A fixed-width table, one line per figure, grouped by section."""
-    head = ["figure", "median", "reference", "ratio", "target", "pass"]
+    head = ["figure", "median", "reference", "ratio", "target", "pass", "note"]
     rows = []
     for f in figures:
         ref = f"{_num(f.reference)} ({f.reference_label})" if f.reference is not None else ""
         ratio = f"{_num(f.ratio)}×" if f.ratio is not None else ""
         verdict = {True: "pass", False: "FAIL", None: ""}[f.passed]
-        rows.append([f"[{f.section}] {f.label}", f"{_num(f.median)} {f.unit}", ref, ratio, f.target, verdict])
+        rows.append(
+            [f"[{f.section}] {f.label}", f"{_num(f.median)} {f.unit}", ref, ratio, f.target, verdict, f.note]
+        )
     widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = [_line(head, widths), _line(["-" * w for w in widths], widths)]
     lines += [_line(r, widths) for r in rows]

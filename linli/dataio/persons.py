@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from linli.core import history, permissions
+from linli.core.models import ObjectChange
 from linli.core.validators import IdNumberInfo, parse_id_number
 from linli.registry.choices import HEAD_RELATION, HouseholdStatus, PersonStatus
 from linli.registry.models import Household, Membership, Person, blind
@@ -144,6 +145,7 @@ class PersonHouseholdSpec:
     file_stem = "人员及户导入模板"
     perm = "registry.import_person"
     columns = COLUMNS
+    written_models = (Person, Household, Membership, ObjectChange)
 
     def start(self, run: Run) -> State:
         tables = {c.table for c in COLUMNS if c.kind == "code"}
