@@ -64,13 +64,9 @@ def insert(model: type[models.Model], objs: list, *, batch_size: int = 1000) -> 
     fields = [f for f in meta.concrete_fields if not _db_default(f, objs[0])]
     convert = [_converter(f, connection) for f in fields]
     quote = connection.ops.quote_name
+    for obj, key in zip(objs, _next_keys(connection, meta, len(objs)), strict=True):
+        setattr(obj, pk.attname, key)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, pk.column, len(objs)],
-        )
-        for obj, (key,) in zip(objs, cursor.fetchall(), strict=True):
-            setattr(obj, pk.attname, key)
         columns = ", ".join(quote(f.column) for f in fields)
         with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
@@ -88,23 +84,29 @@ def _db_default(field: models.Field, obj) -> bool:
     )
 
 
-def insert_values(model: type[models.Model], rows: list[dict], *, batch_size: int = 2000) -> None:
-    """Insert rows given as ``{attname: value}`` without building model instances (keys not returned).
+def insert_values(
+    model: type[models.Model], rows: list[dict], *, batch_size: int = 2000, returning: bool = False
+) -> list | None:
+    """Insert rows given as ``{attname: value}`` without building model instances.
 
-    For append-only rows the caller never reads back (the change history): on PostgreSQL they go
-    straight into ``COPY``; every column without a database default must be given. Other
-    databases build the instances and use ``bulk_create``.
+    On PostgreSQL they go straight into ``COPY``; every column without a database default must be
+    given. With ``returning`` the primary keys are drawn from the sequence first and returned in
+    order. Other databases build the instances and use ``bulk_create``.
     """
     if not rows:
-        return
+        return [] if returning else None
     alias = router.db_for_write(model)
     connection = connections[alias]
     if connection.vendor != "postgresql":
-        model._default_manager.db_manager(alias).bulk_create(
+        objs = model._default_manager.db_manager(alias).bulk_create(
             [model(**r) for r in rows], batch_size=batch_size
         )
-        return
+        return [o.pk for o in objs] if returning else None
     meta = model._meta
+    keys = None
+    if returning:
+        keys = _next_keys(connection, meta, len(rows))
+        rows = [{meta.pk.attname: key, **row} for key, row in zip(keys, rows, strict=True)]
     by_attname = {f.attname: f for f in meta.concrete_fields}
     names = list(rows[0])
     missing = [
@@ -130,6 +132,16 @@ def insert_values(model: type[models.Model], rows: list[dict], *, batch_size: in
                     for v, p in zip(values, prepare, strict=True)
                 ]
             )
+    return keys
+
+
+def _next_keys(connection, meta, n: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, n],
+        )
+        return [key for (key,) in cursor.fetchall()]
 
 
 # Field classes whose values psycopg can take as they are when the field class does not change

@@ -244,6 +244,33 @@ def bulk_create(model, objs: list, *, batch_size: int = 1000, note: str = "") ->
         return created
 
 
+def bulk_create_values(model, rows: list[dict], reprs: list[str], *, note: str = "") -> list:
+    """Insert rows given as column values (no model instances) with their creation records; their keys.
+
+    For bulk loads of small link rows (memberships): ``reprs`` are what ``str()`` of each object
+    would print, for the history.
+    """
+    with transaction.atomic():
+        keys = bulk.insert_values(model, rows, returning=True)
+        stubs = [
+            _Stub(k, text, row.get("area_path", "")) for k, text, row in zip(keys, reprs, rows, strict=True)
+        ]
+        bulk.insert_values(ObjectChange, _creation_rows(model, stubs, note), batch_size=CHANGE_BATCH)
+        return keys
+
+
+class _Stub:
+    """Just enough of an object for its creation record."""
+
+    __slots__ = ("area_path", "pk", "text")
+
+    def __init__(self, pk, text: str, area_path: str):
+        self.pk, self.text, self.area_path = pk, text, area_path
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def _creation_rows(model, objs: list, note: str) -> list[dict]:
     """The creation records of ``objs`` as column values: what :func:`_change` would build, without
     an instance per row (a bulk load writes as many history rows as records)."""
