@@ -227,7 +227,12 @@ def _aggregated(path: Path, result) -> dict:
     if not path.exists():
         raise RuntimeError(f"locust wrote no statistics:\n{result.stderr[-4000:]}")
     with open(path, newline="") as fh:
-        row = next(r for r in csv.DictReader(fh) if r["Name"] == "Aggregated")
+        rows = list(csv.DictReader(fh))
+    row = next(r for r in rows if r["Name"] == "Aggregated")
+    for r in rows:
+        if r["Name"] != "Aggregated":
+            log(f"      {r['Type']} {r['Name']}: {r['Request Count']} requests, {r['Failure Count']} failed, "
+                f"median {r['Median Response Time']} ms, p95 {r['95%']} ms")  # fmt: skip
     requests, failures = int(row["Request Count"]), int(row["Failure Count"])
     return {
         "requests": requests,
