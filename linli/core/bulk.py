@@ -54,7 +54,8 @@ def insert(model: type[models.Model], objs: list, *, batch_size: int = 1000) -> 
         return objs
     alias = router.db_for_write(model)
     connection = connections[alias]
-    if connection.vendor != "postgresql" or model._meta.parents:
+    if connection.vendor != "postgresql" or model._meta.parents or any(o.pk is not None for o in objs):
+        # Other databases, multi-table inheritance, or keys chosen by the caller: Django's way.
         return model._default_manager.db_manager(alias).bulk_create(objs, batch_size=batch_size)
     for obj in objs:
         # As bulk_create does: a related object saved after assignment gives its key to the FK column.

@@ -99,3 +99,13 @@ def test_analyze_runs_on_either_database(area_tree):
     make_person(area_tree["grids"][0])
     bulk.analyze(Person, Household, ObjectChange)  # no error, and the data is untouched
     assert Person.objects.count() == 1
+
+
+def test_insert_keeps_keys_chosen_by_the_caller(area_tree):
+    grid = area_tree["grids"][0]
+    households = [Household(pk=900_001 + n, number=f"K{n}", area=grid, area_path=grid.path) for n in range(2)]
+    bulk.insert(Household, households)
+    assert sorted(Household.objects.filter(number__startswith="K").values_list("pk", flat=True)) == [
+        900_001,
+        900_002,
+    ]
