@@ -35,7 +35,7 @@ class DatabaseDaySource:
         return {d.year for d in WorkCalendarDay.objects.dates("date", "year")}
 
 
-def check_calendar(app_configs=None, **kwargs):
+def check_calendar(app_configs=None, today=None, **kwargs):
     """Warn when this year's (or, in December, next year's) holiday arrangement is missing."""
     import datetime as dt
 
@@ -43,7 +43,7 @@ def check_calendar(app_configs=None, **kwargs):
 
     from linli.core import workcal
 
-    today = dt.date.today()
+    today = today or dt.date.today()
     wanted = [today.year] + ([today.year + 1] if today.month == 12 else [])
     try:
         covered = workcal.covered_years()

@@ -144,7 +144,11 @@ def test_the_migration_seeded_the_calendar_table():
 def test_missing_holiday_data_is_reported_by_a_system_check(monkeypatch):
     from linli.events.apps import check_calendar
 
-    assert check_calendar() == []
+    monkeypatch.setattr(workcal, "covered_years", lambda: {2025, 2026})
+    assert check_calendar(today=dt.date(2026, 6, 1)) == []
+    # In December the coming year's arrangement is due (the State Council publishes it in autumn).
+    december = check_calendar(today=dt.date(2026, 12, 2))
+    assert [w.id for w in december] == ["linli.events.W001"] and "2027" in december[0].msg
     monkeypatch.setattr(workcal, "covered_years", lambda: set())
-    warnings = check_calendar()
-    assert warnings and warnings[0].id == "linli.events.W001"
+    warnings = check_calendar(today=dt.date(2026, 6, 1))
+    assert [w.id for w in warnings] == ["linli.events.W001"] and "2026" in warnings[0].msg
