@@ -126,11 +126,11 @@ def section_web(opts, t: prepare.Target, sections: set[str]) -> list[Figure]:
     pages = r["pages"]
     healthz = pages.pop("healthz")
     figures = [Figure("healthz_p95", "reference", healthz["label"] + " p95", "ms", values=healthz["p95"],
-                      note=f"p50 {_med(healthz['p50']):.2f} ms")]  # fmt: skip
+                      note=_latency_note(healthz))]  # fmt: skip
     for key, page in pages.items():
         section = page["section"]
         figure = Figure(f"{key}_p95", section, page["label"] + " p95", "ms", values=page["p95"],
-                        note=f"p50 {_med(page['p50']):.1f} ms")  # fmt: skip
+                        note=_latency_note(page))  # fmt: skip
         if section in ("search", "lists"):
             figure.references, figure.reference_label = healthz["p95"], "/healthz p95"
             figure.max_value, figure.max_ratio = 50, 5
@@ -138,6 +138,10 @@ def section_web(opts, t: prepare.Target, sections: set[str]) -> list[Figure]:
             figure.max_value = 1000 if key.endswith("_district") else 200
         figures.append(figure)
     return figures
+
+
+def _latency_note(page: dict) -> str:
+    return f"p50 {_med(page['p50']):.1f} ms, app CPU p50 {_med(page.get('cpu_p50', [])):.1f} ms"
 
 
 def section_export(opts, t: prepare.Target) -> list[Figure]:
