@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import context
+from . import bulk, context
 from .fields import EncryptedTextField, PathField
 from .models import ChangeAction, ObjectChange
 from .scope import ScopedQuerySet
@@ -237,18 +238,70 @@ class ChangeLoggedModel(models.Model):
 
 
 def bulk_create(model, objs: list, *, batch_size: int = 1000, note: str = "") -> list:
-    """``bulk_create`` plus one creation record per object, in one transaction."""
+    """``bulk_create`` plus one creation record per object, in one transaction (``COPY`` on PostgreSQL)."""
     with transaction.atomic():
-        created = model.objects.bulk_create(objs, batch_size=batch_size)
+        created = bulk.insert(model, objs, batch_size=batch_size)
         if created and created[0].pk is None:
             raise RuntimeError("this database did not return primary keys from bulk_create")
-        ct = ContentType.objects.get_for_model(model)
-        ObjectChange.objects.bulk_create(
-            [_change(o, ChangeAction.CREATE, None, None, note, ct) for o in created], batch_size=CHANGE_BATCH
-        )
+        bulk.insert_values(ObjectChange, _creation_rows(model, created, note), batch_size=CHANGE_BATCH)
         for obj in created:
             obj._loaded_state = raw_state(obj)
         return created
+
+
+def bulk_create_values(model, rows: list[dict], reprs: list[str], *, note: str = "") -> list:
+    """Insert rows given as column values (no model instances) with their creation records; their keys.
+
+    For bulk loads of small link rows (memberships): ``reprs`` are what ``str()`` of each object
+    would print, for the history.
+    """
+    with transaction.atomic():
+        keys = bulk.insert_values(model, rows, returning=True)
+        stubs = [
+            _Stub(k, text, row.get("area_path", "")) for k, text, row in zip(keys, reprs, rows, strict=True)
+        ]
+        bulk.insert_values(ObjectChange, _creation_rows(model, stubs, note), batch_size=CHANGE_BATCH)
+        return keys
+
+
+class _Stub:
+    """Just enough of an object for its creation record."""
+
+    __slots__ = ("area_path", "pk", "text")
+
+    def __init__(self, pk, text: str, area_path: str):
+        self.pk, self.text, self.area_path = pk, text, area_path
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _creation_rows(model, objs: list, note: str) -> list[dict]:
+    """The creation records of ``objs`` as column values: what :func:`_change` would build, without
+    an instance per row (a bulk load writes as many history rows as records)."""
+    ctx = context.current()
+    user = ctx.user
+    common = {
+        "time": timezone.now(),
+        "user_id": user.pk if getattr(user, "pk", None) else None,
+        "user_name": getattr(user, "username", "") or "",
+        "request_id": ctx.request_id,
+        "channel": ctx.channel,
+        "action": ChangeAction.CREATE,
+        "content_type_id": ContentType.objects.get_for_model(model).pk,
+        "prechange": None,
+        "postchange": None,
+        "note": note[:500],
+    }
+    return [
+        {
+            **common,
+            "object_id": o.pk,
+            "object_repr": str(o)[:200],
+            "area_path": getattr(o, "area_path", "") or "",
+        }
+        for o in objs
+    ]
 
 
 def bulk_update(objs: list, fields: list[str], *, batch_size: int = 1000, note: str = "") -> int:
@@ -279,7 +332,7 @@ def bulk_update(objs: list, fields: list[str], *, batch_size: int = 1000, note: 
         # The base manager's plain queryset: the changes are logged here, from the loaded baselines,
         # not again by ChangeLoggedQuerySet.update() (which bulk_update would call per batch).
         rows = model._base_manager.bulk_update(objs, fields, batch_size=batch_size)
-        ObjectChange.objects.bulk_create(changes, batch_size=CHANGE_BATCH)
+        bulk.insert(ObjectChange, changes, batch_size=CHANGE_BATCH)
         return rows
 
 

@@ -63,8 +63,18 @@ class CodeTable:
     codes: dict[str, str] = field(default_factory=dict)  # code -> name
     by_text: dict[str, str] = field(default_factory=dict)
     pad: int = 0
+    _seen: dict[str, str | None] = field(default_factory=dict, repr=False)  # a column repeats few values
 
     def resolve(self, text: str) -> str | None:
+        try:
+            return self._seen[text]
+        except KeyError:
+            code = self._resolve(text)
+            if len(self._seen) < 10_000:  # bounded: a file of typos must not grow it without end
+                self._seen[text] = code
+            return code
+
+    def _resolve(self, text: str) -> str | None:
         if text in self.codes:
             return text
         if self.pad and text.isdigit() and len(text) < self.pad:

@@ -25,7 +25,7 @@ from typing import Protocol
 from django.db import transaction
 from django.utils.translation import gettext
 
-from linli.core import permissions
+from linli.core import bulk, permissions
 from linli.core.context import Channel, acting
 
 from . import conf
@@ -260,6 +260,8 @@ class Run:
                 self.spec.write(state, plans)
             if on_written is not None:
                 on_written(self.report)
+        if self.report.rows >= bulk.ANALYZE_AFTER_ROWS:
+            bulk.analyze(*getattr(self.spec, "written_models", ()))
         logger.info(
             "import %s by %s: %s (checked: %s)",
             self.spec.key,

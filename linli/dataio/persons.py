@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from linli.core import history, permissions
+from linli.core.models import ObjectChange
 from linli.core.validators import IdNumberInfo, parse_id_number
 from linli.registry.choices import HEAD_RELATION, HouseholdStatus, PersonStatus
 from linli.registry.models import Household, Membership, Person, blind
@@ -145,6 +146,7 @@ class PersonHouseholdSpec:
     file_stem = "人员及户导入模板"
     perm = "registry.import_person"
     columns = COLUMNS
+    written_models = (Person, Household, Membership, ObjectChange)
 
     def start(self, run: Run) -> State:
         tables = {c.table for c in COLUMNS if c.kind == "code"}
@@ -521,26 +523,23 @@ class PersonHouseholdSpec:
             history.bulk_update(people, list(fields), batch_size=UPDATE_BATCH)
             run.report.count("persons_updated", len(people))
 
-        new_memberships = []
+        new_memberships, names = [], []
         relation_changes = []
         people = {plan.row: person for plan, person in created}
         for plan in plans:
             person = plan.person or people[plan.row]
             if plan.membership is None:
-                new_memberships.append(
-                    Membership(
-                        # A stub, not an id: the history row prints "person ∈ household" and must
-                        # not fetch the household per row; keeping full instances would cost memory.
-                        household=Household(pk=state.household_ids[plan.number], number=plan.number),
-                        person=person,
-                        relation=plan.relation,
-                        start_date=state.today,
-                    )
-                )
+                # Column values, not instances: two model instances per row (the membership and a
+                # household for its history line) cost more than the rest of the write.
+                new_memberships.append({
+                    "household_id": state.household_ids[plan.number], "person_id": person.pk,
+                    "relation": plan.relation, "start_date": state.today, "end_date": None, "end_reason": "",
+                })  # fmt: skip
+                names.append(f"{person} ∈ {plan.number}")  # what str(Membership) prints
             elif plan.membership[3] != plan.relation:
                 relation_changes.append(plan.membership[0])
         if new_memberships:
-            history.bulk_create(Membership, new_memberships, batch_size=BATCH)
+            history.bulk_create_values(Membership, new_memberships, names)
             run.report.count("memberships_created", len(new_memberships))
         if relation_changes:
             wanted = {plan.membership[0]: plan.relation for plan in plans if plan.membership}

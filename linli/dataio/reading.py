@@ -128,6 +128,8 @@ def cell_text(value) -> str:
     digits — an 18-digit ID typed as a number comes out as ``4.201051980051713e+17`` and is
     refused as such, never silently "repaired".
     """
+    if type(value) is str:  # CSV cells, and most .xlsx ones
+        return value.translate(_SPACES).strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -12,7 +12,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 
 from linli.core.validators import normalize_id_number, normalize_phone
 
-from .models import ID_TAILS, blind
+from .models import ID_TAILS, Membership, blind
 
 _ROOM = re.compile(r"^(\w+?)(?:栋|幢|号楼|-|#)(?:(\w+?)(?:单元|-))?(\w+?)(?:室|号)?$")
 _LETTERS = re.compile(r"^[a-z]+$")
@@ -57,7 +57,10 @@ def search_q(text: str) -> tuple[Q, list[tuple[Q, int]]]:
             q |= cond
             ranks.append((cond, 1))
     if raw.isdigit() and len(raw) >= 6:
-        cond = Q(memberships__household__number=raw, memberships__end_date__isnull=True)
+        # A subquery, not a join through memberships: a join can repeat a person, and the
+        # DISTINCT it then needs made every search sort and count whole rows.
+        members = Membership.objects.filter(household__number=raw, end_date__isnull=True).values("person_id")
+        cond = Q(pk__in=members)
         q |= cond
         ranks.append((cond, 0))
     key = room_key(raw)
@@ -88,4 +91,5 @@ def search_persons(queryset, text: str):
     rank = Case(
         *[When(cond, then=Value(r)) for cond, r in ranks], default=Value(9), output_field=IntegerField()
     )
-    return queryset.filter(q).distinct().annotate(search_rank=rank).order_by("search_rank", "pinyin", "pk")
+    # Every condition is on the person's own row or a to-one relation (house): no duplicates, no DISTINCT.
+    return queryset.filter(q).annotate(search_rank=rank).order_by("search_rank", "pinyin", "pk")

@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -31,20 +31,25 @@ def home(request):
     areas = Area.objects.filter(level__in=levels).filter(paths_q(paths, field="path")).order_by("path")
     people = permissions.restrict(Person.objects.filter(status=PersonStatus.ACTIVE), user)
     households = permissions.restrict(Household.objects.filter(status=HouseholdStatus.ACTIVE), user)
-    per_grid = list(people.values_list("area_path").annotate(n=Count("id")).order_by())
+    # One pass over the residents in scope gives both counts per grid (each pass is a scan of the scope).
+    per_grid = list(
+        people.values_list("area_path")
+        .annotate(n=Count("id"), floating=Count("id", filter=Q(population_type="2")))
+        .order_by()
+    )
     top_depth = min((a.depth for a in areas), default=1)
     rows = [
         {
             "area": area,
             "indent": area.depth - top_depth,
-            "people": sum(n for grid_path, n in per_grid if grid_path.startswith(area.path)),
+            "people": sum(n for grid_path, n, _ in per_grid if grid_path.startswith(area.path)),
         }
         for area in areas
     ]
     totals = {
-        "people": sum(n for _, n in per_grid),
+        "people": sum(n for _, n, _ in per_grid),
         "households": households.count(),
-        "floating": people.filter(population_type="2").count(),
+        "floating": sum(f for _, _, f in per_grid),
         "communities": sum(1 for a in areas if a.level == AreaLevel.COMMUNITY),
     }
     return render(request, "web/home.html", {"rows": rows, "totals": totals})

@@ -159,6 +159,28 @@ def test_api_token_acts_as_its_owner_until_revoked(client, area_tree):
 
 
 @pytest.mark.django_db
+@override_settings(ROOT_URLCONF="linli.accounts.tests.token_urls")
+def test_api_token_last_use_is_written_at_most_once_a_minute(client, area_tree):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    user = make_user("api", "grid_worker", area_tree["grids"][0])
+    token, key = ApiToken.issue(user, "对接系统")
+    assert client.get("/whoami", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None
+    assert client.get("/whoami", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at == first  # within the minute: no write
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - dt.timedelta(minutes=2))
+    assert client.get("/whoami", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at > first - dt.timedelta(minutes=1) and token.last_used_at <= timezone.now()
+
+
+@pytest.mark.django_db
 def test_password_change_page_enforces_the_policy(client, area_tree):
     make_user("gw", "grid_worker", area_tree["grids"][0])
     login(client, "gw")

@@ -68,6 +68,20 @@ def test_exact_and_tail_search_through_blind_indexes(area_tree):
     assert list(Person.objects.with_phone_tail("5678")) == [person]
 
 
+def test_household_number_search_finds_current_members_once(area_tree):
+    from linli.registry.models import Household, Membership
+    from linli.registry.search import search_persons
+
+    grid = area_tree["grids"][0]
+    old, new = (Household.objects.create(number=n, area=grid) for n in ("4201050001", "4201050002"))
+    moved, stayed = make_person(grid, name="迁走"), make_person(grid, name="留下")
+    Membership.objects.create(household=old, person=moved, relation="02", end_date=dt.date(2025, 1, 1))
+    Membership.objects.create(household=new, person=moved, relation="02")
+    Membership.objects.create(household=old, person=stayed, relation="02")
+    assert list(search_persons(Person.objects.all(), "4201050001")) == [stayed]
+    assert list(search_persons(Person.objects.all(), "4201050002")) == [moved]
+
+
 def test_pinyin_columns_cover_heteronym_surnames(area_tree):
     person = make_person(area_tree["grids"][0], name="单雄信")
     assert person.pinyin_initials == "dxx"

@@ -22,12 +22,16 @@ def test_login_page_speaks_chinese_and_loads_no_external_asset(client):
 def test_home_shows_only_the_users_areas_with_counts(client, area_tree):
     first, second = area_tree["communities"][:2]
     make_person(area_tree["grids"][0])
-    make_person(area_tree["grids"][1], name="李四")
-    make_person(area_tree["grids"][2], name="邻社区居民")  # a grid of the second community
+    make_person(area_tree["grids"][1], name="李四", population_type="2")
+    make_person(
+        area_tree["grids"][2], name="邻社区居民", population_type="2"
+    )  # a grid of the second community
     client.force_login(make_user("staff", "community_staff", first))
-    html = client.get(reverse("home")).content.decode()
+    response = client.get(reverse("home"))
+    html = response.content.decode()
     assert first.name in html and second.name not in html
     assert 'data-testid="total-people">2<' in html
+    assert response.context["totals"]["floating"] == 1  # in scope only
 
 
 def test_home_shows_nothing_to_a_user_without_roles(client, area_tree):

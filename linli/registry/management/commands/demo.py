@@ -3,7 +3,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from linli.areas.models import Area, Building, House
-from linli.core import context
+from linli.core import bulk, context
+from linli.core.models import ObjectChange
 from linli.events.demo import generate_events
 from linli.events.models import Event
 from linli.grid.demo import generate_grid_work
@@ -16,7 +17,7 @@ from linli.registry.demo import (
     DISTRICT_NAME,
     generate,
 )
-from linli.registry.models import GroupMembership, Household, LifeEvent, Person
+from linli.registry.models import GroupMembership, Household, LifeEvent, Membership, Person
 
 
 class Command(BaseCommand):
@@ -67,6 +68,9 @@ class Command(BaseCommand):
         if event_days > 0:
             self._events(seed, event_days, people)
             self._grid_work(seed, event_days)
+        # Fresh statistics: without them the planner treats the new tables as nearly empty.
+        bulk.analyze(Area, Building, House, Household, Person, Membership, GroupMembership, LifeEvent, Event,
+                     ObjectChange, Visit, DiaryEntry, Patrol)  # fmt: skip
         elapsed = time.perf_counter() - started
         counts = [
             ("区域 areas", Area.objects.count()),

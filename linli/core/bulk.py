@@ -1,0 +1,173 @@
+"""Helpers for bulk loads: fast inserts (``COPY`` on PostgreSQL) and fresh planner statistics.
+
+A bulk load (the demo generator, a large import) changes a table's size and value distribution
+in one go. Until the planner's statistics catch up it keeps planning for the old, small table:
+on PostgreSQL with autovacuum off or not yet run, the seed-004 survey table on 100,000 fresh
+residents ran for minutes (nested loops planned for "19 rows") instead of under a second.
+:func:`analyze` brings the statistics up to date right after the load.
+"""
+
+import logging
+from operator import attrgetter
+
+from django.db import connections, models, router
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.fields import NOT_PROVIDED
+
+logger = logging.getLogger(__name__)
+
+#: Imports writing at least this many rows refresh the statistics of the tables they wrote.
+ANALYZE_AFTER_ROWS = 5000
+
+
+def analyze(*model_classes: type[models.Model]) -> None:
+    """``ANALYZE`` the models' tables (sampled on both databases); call it after the load committed."""
+    by_alias: dict[str, list[str]] = {}
+    for model in model_classes:
+        alias = router.db_for_write(model)
+        by_alias.setdefault(alias, []).append(model._meta.db_table)
+    for alias, tables in by_alias.items():
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                quoted = ", ".join(connection.ops.quote_name(t) for t in dict.fromkeys(tables))
+                cursor.execute(f"ANALYZE {quoted}")
+            elif connection.vendor == "sqlite":
+                # A sampled ANALYZE (SQLite ≥ 3.32): a bounded number of rows per index.
+                cursor.execute("PRAGMA analysis_limit=2000")
+                for table in dict.fromkeys(tables):
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+        logger.info("statistics refreshed: %s", ", ".join(tables))
+
+
+# -- fast inserts ---------------------------------------------------------------------------------
+def insert(model: type[models.Model], objs: list, *, batch_size: int = 1000) -> list:
+    """Insert unsaved instances and set their primary keys; no signals, no ``save()`` (like ``bulk_create``).
+
+    On PostgreSQL the keys are drawn from the table's sequence in one query and the rows go in
+    with ``COPY … FROM STDIN`` (psycopg 3): no SQL text to build or parse per row, which is where
+    ``bulk_create`` spends most of its time. Values are converted by each field's own
+    ``pre_save`` / ``get_db_prep_save`` (so ``auto_now`` stamps, encryption and JSON behave as in
+    ``bulk_create``). Other databases use ``bulk_create``.
+    """
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql" or model._meta.parents or any(o.pk is not None for o in objs):
+        # Other databases, multi-table inheritance, or keys chosen by the caller: Django's way.
+        return model._default_manager.db_manager(alias).bulk_create(objs, batch_size=batch_size)
+    for obj in objs:
+        # As bulk_create does: a related object saved after assignment gives its key to the FK column.
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    meta = model._meta
+    pk = meta.pk
+    fields = [f for f in meta.concrete_fields if not _db_default(f, objs[0])]
+    convert = [_converter(f, connection) for f in fields]
+    quote = connection.ops.quote_name
+    for obj, key in zip(objs, _next_keys(connection, meta, len(objs)), strict=True):
+        setattr(obj, pk.attname, key)
+    with connection.cursor() as cursor:
+        columns = ", ".join(quote(f.column) for f in fields)
+        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([c(obj) for c in convert])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = alias
+    return objs
+
+
+def _db_default(field: models.Field, obj) -> bool:
+    """A column left to its database default (``db_default`` and no value set): not sent at all."""
+    return field.db_default is not NOT_PROVIDED and isinstance(
+        getattr(obj, field.attname, None), DatabaseDefault
+    )
+
+
+def insert_values(
+    model: type[models.Model], rows: list[dict], *, batch_size: int = 2000, returning: bool = False
+) -> list | None:
+    """Insert rows given as ``{attname: value}`` without building model instances.
+
+    On PostgreSQL they go straight into ``COPY``; every column without a database default must be
+    given. With ``returning`` the primary keys are drawn from the sequence first and returned in
+    order. Other databases build the instances and use ``bulk_create``.
+    """
+    if not rows:
+        return [] if returning else None
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        objs = model._default_manager.db_manager(alias).bulk_create(
+            [model(**r) for r in rows], batch_size=batch_size
+        )
+        return [o.pk for o in objs] if returning else None
+    meta = model._meta
+    keys = None
+    if returning:
+        keys = _next_keys(connection, meta, len(rows))
+        rows = [{meta.pk.attname: key, **row} for key, row in zip(keys, rows, strict=True)]
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    names = list(rows[0])
+    missing = [
+        f.attname
+        for f in meta.concrete_fields
+        if f.attname not in names and not f.primary_key and f.db_default is NOT_PROVIDED and not f.null
+    ]
+    if missing:
+        raise ValueError(f"insert_values({meta.label}): no value for {', '.join(missing)}")
+    fields = [by_attname[n] for n in names]
+    prepare = [None if _is_plain(f) else f for f in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            values = [row[n] for n in names]
+            copy.write_row(
+                [
+                    v if p is None else p.get_db_prep_save(v, connection)
+                    for v, p in zip(values, prepare, strict=True)
+                ]
+            )
+    return keys
+
+
+def _next_keys(connection, meta, n: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, n],
+        )
+        return [key for (key,) in cursor.fetchall()]
+
+
+# Field classes whose values psycopg can take as they are when the field class does not change
+# how they are prepared (a subclass overriding get_prep_value, e.g. an encrypted field, is not plain).
+_PLAIN_BASES = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.DateField,
+                models.ForeignKey, models.UUIDField)  # fmt: skip
+_PREP_METHODS = ("pre_save", "get_prep_value", "get_db_prep_value", "get_db_prep_save")
+
+
+def _is_plain(field: models.Field) -> bool:
+    if (
+        isinstance(field, models.DateTimeField)
+        or getattr(field, "auto_now", False)
+        or getattr(field, "auto_now_add", False)
+    ):
+        return False
+    cls = type(field)
+    return any(
+        isinstance(field, base) and all(getattr(cls, m) is getattr(base, m) for m in _PREP_METHODS)
+        for base in _PLAIN_BASES
+    )
+
+
+def _converter(field: models.Field, connection):
+    """``obj -> database value`` for one column: the attribute itself when that is what Django would send."""
+    if _is_plain(field):
+        return attrgetter(field.attname)
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
