@@ -52,6 +52,19 @@ def make_person(area, *, name="张三", birth=dt.date(1980, 5, 17), sex="1", sav
     return person
 
 
+def make_couple_household(grid, house):
+    """张三 (head, with a phone) and his wife 李秀英 in one household: the browser tests' family."""
+    from linli.registry import services
+
+    head = make_person(grid, name="张三", birth=dt.date(1962, 3, 1), house=house, phone="13812345678")
+    wife = make_person(grid, name="李秀英", birth=dt.date(1964, 8, 3), sex="2", house=house)
+    household = services.create_household(
+        number="420105000123", head=head, house=house, date=dt.date(2000, 1, 1)
+    )
+    services.move_in(wife, household=household, relation="12", date=dt.date(2000, 1, 1))
+    return household
+
+
 def make_user(username: str, role: str | None = None, area=None, **fields):
     """A user, optionally holding ``role`` (a key of accounts/data/roles.json) over ``area``."""
     from linli.accounts.models import Role, RoleAssignment, User

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from linli.core.testing import make_person, make_user
-from linli.registry import services
+from linli.core.testing import make_couple_household, make_person, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # Screenshots go to docs/screenshots/ when refreshing the docs (LINLI_SCREENSHOTS=1 ./dev test -m e2e),
@@ -25,21 +24,16 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def household(area_tree):
-    grid, house = area_tree["grids"][0], area_tree["houses"][0]
-    head = make_person(grid, name="张三", birth=dt.date(1962, 3, 1), house=house, phone="13812345678")
-    wife = make_person(grid, name="李秀英", birth=dt.date(1964, 8, 3), sex="2", house=house)
-    household = services.create_household(
-        number="420105000123", head=head, house=house, date=dt.date(2000, 1, 1)
-    )
-    services.move_in(wife, household=household, relation="12", date=dt.date(2000, 1, 1))
+    grid = area_tree["grids"][0]
+    household = make_couple_household(grid, area_tree["houses"][0])
     make_person(area_tree["grids"][4], name="赵四")  # another community: must never show
     make_user("gridworker", "grid_worker", grid, password=PASSWORD, full_name="王网格")
     return household
 
 
-def log_in(page, live_server):
+def log_in(page, live_server, username="gridworker"):
     page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "gridworker")
+    page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     expect(page.get_by_test_id("total-people")).to_have_text("2")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from linli.core.testing import make_person, make_user
 from linli.registry import services
 
-from .test_browser_registry import DESKTOP, PASSWORD, PHONE, shot
+from .test_browser_registry import DESKTOP, PASSWORD, PHONE, log_in, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -39,18 +39,10 @@ def community(area_tree):
     return area_tree
 
 
-def log_in(page, live_server):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", "staff")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_test_id("total-people")).to_have_text("2")
-
-
 @pytest.mark.parametrize("width", ["desktop", "phone"])
 def test_expand_the_tree_and_filter_lists(page, live_server, community, width):
     page.set_viewport_size(DESKTOP if width == "desktop" else PHONE)
-    log_in(page, live_server)
+    log_in(page, live_server, "staff")
     page.goto(f"{live_server.url}/registry/persons/")
     table = page.get_by_test_id("person-table")
     expect(table).to_contain_text("张三")

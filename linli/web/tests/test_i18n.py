@@ -1,7 +1,6 @@
 """English as a language the user picks (issue 4): Chinese for everyone by default, every page
 translatable, the catalogue complete and compiled, and no Chinese text left outside translate tags."""
 
-import datetime as dt
 import os
 import re
 import shutil
@@ -17,8 +16,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from linli.core.fields import EncryptedTextField
-from linli.core.testing import make_person, make_user
-from linli.registry import services
+from linli.core.testing import make_couple_household, make_user
 from linli.web import catalogue
 
 HAN = re.compile(r"[\u3400-\u9fff]+")
@@ -185,12 +183,7 @@ def untranslated(html: str, data: list[str]) -> set[str]:
 @pytest.fixture
 def registry(area_tree):
     grid, house = area_tree["grids"][0], area_tree["houses"][0]
-    head = make_person(grid, name="张三", birth=dt.date(1962, 3, 1), house=house, phone="13812345678")
-    wife = make_person(grid, name="李秀英", birth=dt.date(1964, 8, 3), sex="2", house=house)
-    household = services.create_household(
-        number="420105000123", head=head, house=house, date=dt.date(2000, 1, 1)
-    )
-    services.move_in(wife, household=household, relation="12", date=dt.date(2000, 1, 1))
+    household = make_couple_household(grid, house)
     from linli.events import workflow
     from linli.events.models import EventCategory
 
@@ -202,7 +195,7 @@ def registry(area_tree):
     )
     user = make_user("leader", "community_leader", area_tree["communities"][0], full_name="社区书记")
     return {
-        "head": head,
+        "head": household.head,
         "household": household,
         "house": house,
         "event": event,
