@@ -299,8 +299,11 @@ def token_issue(request, pk):
         # Shown once, on the next page, then gone from the session.
         request.session["linli_new_token"] = key
         messages.success(request, gettext("已签发令牌，请立即复制保存，离开本页后无法再次查看"))
-    else:
-        messages.error(request, gettext("请填写令牌用途"))
+    else:  # each wrong field named ("用途: …", "过期时间: …")
+        for name, errors in form.errors.items():
+            messages.error(
+                request, f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errors)}"
+            )
     return redirect("manage:user", pk=target.pk)
 
 

@@ -67,7 +67,9 @@ def action_kwargs(action: str, data: dict) -> dict:
         kwargs.update(to_area=data.get("to_area"), to_department=data.get("to_department"))
     elif action == A.REQUEST_EXTENSION:
         if not data.get("until"):
-            raise ValidationError(gettext("请填写延期至的时间 (the new deadline is required)"))
+            raise ValidationError(
+                gettext("请填写延期至的时间 (the new deadline is required)"), "until_required"
+            )
         kwargs["until"] = data["until"]
     elif action in (A.SHELVE, A.REVIEW_SHELVED):
         kwargs["review_date"] = data.get("review_date")
@@ -199,8 +201,11 @@ def event_action(request, pk):
     try:
         run_action(request.user, event, action, form.cleaned_data)
     except ValidationError as exc:  # a refused move: the reason, in Chinese, on the page
+        # A missing reason or deadline names the field it belongs in ("意见/理由: …").
+        missing = {"note_required": "note", "until_required": "until"}.get(getattr(exc, "code", None))
+        prefix = f"{form.fields[missing].label}: " if missing else ""
         for message in exc.messages:
-            messages.error(request, message)
+            messages.error(request, prefix + message)
         return redirect(detail)
     messages.success(request, gettext("已%(label)s") % {"label": label(action)})
     if not access.visible_events(request.user).filter(pk=event.pk).exists():

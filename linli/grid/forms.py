@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.areas.choices import AreaLevel
 from linli.areas.models import Area
 from linli.codes import lookup
+from linli.core.validators import parse_phone
 from linli.events.forms import PhotosField, Styled, category_choices
 from linli.events.models import EventCategory
 from linli.registry.models import Person
@@ -174,6 +175,11 @@ class DutyShiftForm(Styled, forms.ModelForm):
         if users is not None:
             self.fields["user"].queryset = users
         self.fields["user"].label_from_instance = lambda u: f"{u.full_name or u.username}"
+
+    def clean_duty_phone(self):
+        """Checked like residents' phones (any text was kept; robustness suite)."""
+        phone = self.cleaned_data.get("duty_phone", "")
+        return parse_phone(phone) if phone else ""
 
 
 class PeriodForm(Styled, forms.Form):

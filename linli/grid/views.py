@@ -408,7 +408,7 @@ def diary_grade(request, pk):
         else:
             messages.success(request, _("已评定"))
     else:
-        messages.error(request, _("请选择评定等级 (choose a grade)"))
+        _form_messages(request, form)
     return redirect("grid:diary", entry.pk)
 
 

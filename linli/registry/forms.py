@@ -167,6 +167,13 @@ class RevealForm(forms.Form):
     )  # fmt: skip
 
 
+class SplitForm(forms.Form):
+    """分户: the new household's number and the date; the members are chosen on the page."""
+
+    number = forms.CharField(label=_("新户号"), max_length=32)
+    date = forms.DateField(label=_("分户日期"))
+
+
 class MergeForm(forms.Form):
     note = forms.CharField(
         label=_("合并说明"), max_length=200, widget=forms.TextInput(attrs={"class": "form-control"})

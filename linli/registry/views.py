@@ -4,6 +4,7 @@ Lists and details are the framework's scoped views; the function views below fet
 through :func:`scoped` so that anything outside the user's scope is a 404.
 """
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -307,21 +308,33 @@ def household_split(request, pk):
     require_perm(request.user, "registry.lifeevent_person")
     members = [m for m in household.current_members() if m.relation != HEAD_RELATION]
     error = None
+    from linli.codes import lookup
+
     if request.method == "POST":
+        # Each wrong field is named in its message ("新户号: …"); nothing is written unless all are right.
+        form = forms.SplitForm(request.POST)
+        error = [f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()]
+        codes = {code for code, _label in lookup.choices("relation")}
         chosen = {}
         for m in members:
             relation = request.POST.get(f"relation_{m.person_id}", "")
             if request.POST.get(f"member_{m.person_id}"):
                 chosen[m.person] = relation
-        try:
-            new = services.split_household(household, members=chosen, new_number=request.POST.get("number", "").strip(),
-                                           date=request.POST.get("date") or None)  # fmt: skip
-        except (ValidationError, TypeError) as exc:
-            error = exc.messages if isinstance(exc, ValidationError) else ["请填写日期 (date required)"]
-        else:
-            messages.success(request, gettext("已分户，新户号 %(number)s") % {"number": new.number})
-            return redirect("registry:household", pk=new.pk)
-    from linli.codes import lookup
+                if relation not in codes:
+                    invalid = django_forms.ChoiceField.default_error_messages["invalid_choice"]
+                    error.append(
+                        f"{gettext('在新户中的关系')}: {m.person.name} {invalid % {'value': relation}}"
+                    )
+        if not error:
+            try:
+                new = services.split_household(household, members=chosen, date=form.cleaned_data["date"],
+                                               new_number=form.cleaned_data["number"])  # fmt: skip
+            except ValidationError as exc:
+                dated = getattr(exc, "code", None) == "future_date"
+                error = [f"{form.fields['date'].label}: {m}" if dated else m for m in exc.messages]
+            else:
+                messages.success(request, gettext("已分户，新户号 %(number)s") % {"number": new.number})
+                return redirect("registry:household", pk=new.pk)
 
     return render(request, "registry/split.html", {"household": household, "members": members, "error": error,
                                                    "relations": lookup.choices("relation")})  # fmt: skip
