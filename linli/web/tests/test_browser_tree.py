@@ -103,5 +103,9 @@ def test_english_on_a_desk_and_on_a_phone(page, live_server, community):
     shot(page, "households-en-phone")
     # Back to Chinese from the navbar (collapsed into the menu on a phone).
     page.get_by_role("button", name="Menu").click()
-    page.get_by_test_id("switch-language").click()
+    # Click only once the menu has finished opening: during Bootstrap's collapse transition
+    # (the "collapsing" class) the button can be clipped, and the click lands on nothing.
+    expect(page.locator("#main-menu.collapse.show")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_test_id("switch-language").click()
     expect(page.get_by_role("heading", name="户")).to_be_visible()
