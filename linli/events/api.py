@@ -152,9 +152,11 @@ def _make_transition(act: str):
 
     handler.__name__ = _method_name(act)
     handler.__doc__ = f"{StepAction(act).label}"
-    decorated = extend_schema(request=s.TransitionSerializer, responses={200: s.EventSerializer})(handler)
-    return action(detail=True, methods=["post"], url_path=str(act).replace("_", "-"),
-                  url_name=str(act).replace("_", "-"))(decorated)  # fmt: skip
+    routed = action(detail=True, methods=["post"], url_path=str(act).replace("_", "-"),
+                    url_name=str(act).replace("_", "-"))(handler)  # fmt: skip
+    # extend_schema goes on top of action(), as with decorators: action() replaces the function's
+    # kwargs, and with them a schema set before it (the 200 was documented as the request body).
+    return extend_schema(request=s.TransitionSerializer, responses={200: s.EventSerializer})(routed)
 
 
 for _act in TRANSITION_PERMS:
