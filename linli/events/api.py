@@ -103,7 +103,7 @@ class EventViewSet(ScopedModelViewSet):
         return Response(s.EventDetailSerializer(event).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: s.EventSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # at most 20, a plain list
     def similar(self, request, pk=None):
         """可能重复: open events of the same category at the same house or area, visible to the caller."""
         event = self.get_object()
