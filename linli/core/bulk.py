@@ -1,4 +1,4 @@
-"""Helpers for bulk loads: fast inserts (``COPY`` on PostgreSQL) and fresh planner statistics.
+"""Helpers for bulk loads: fast inserts (``COPY`` on PostgreSQL), fast updates and fresh planner statistics.
 
 A bulk load (the demo generator, a large import) changes a table's size and value distribution
 in one go. Until the planner's statistics catch up it keeps planning for the old, small table:
@@ -134,6 +134,70 @@ def insert_values(
                 ]
             )
     return keys
+
+
+# -- fast updates ---------------------------------------------------------------------------------
+def update(
+    model: type[models.Model],
+    objs: list,
+    fields: list[str],
+    *,
+    batch_size: int = 5000,
+    using: str | None = None,
+) -> int:
+    """Write ``fields`` of loaded instances back by primary key; returns the number of rows updated.
+
+    Django's ``bulk_update`` builds one ``CASE WHEN pk = … THEN …`` per field per batch; compiling
+    those expressions costs ~0.5 ms of CPU per row (92 % of sealing the audit chain). Here each
+    field's values travel as one array: on PostgreSQL ``UPDATE … FROM unnest(%s::type[], …)``, one
+    statement per batch with a parameter per column; elsewhere a prepared ``UPDATE … WHERE pk = ?``
+    run with ``executemany``. Values are plain attribute values (no ``F()`` expressions), prepared
+    by each field's ``get_db_prep_save`` (encryption, JSON) as in ``bulk_update``. No signals, no history: callers that
+    need history use :func:`linli.core.history.bulk_update`, which records it and then calls this.
+    """
+    if not objs:
+        return 0
+    connection = connections[using or router.db_for_write(model)]
+    meta = model._meta
+    targets = [meta.get_field(name) for name in fields]
+    if any(not f.concrete or f.primary_key or f.many_to_many for f in targets):
+        raise ValueError(f"update({meta.label}): only concrete, non-key fields can be written: {fields}")
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_update", fields=targets)
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), meta.pk
+    convert = [_update_converter(f, connection) for f in targets]
+    updated = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = ["pk", *(f"c{n}" for n in range(len(targets)))]
+            arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in [pk, *targets])
+            assignments = ", ".join(f"{quote(f.column)} = v.c{n}" for n, f in enumerate(targets))
+            # Identifiers come from the model and are quoted; every value is a bound array.
+            sql = (
+                f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) "  # noqa: S608
+                f"WHERE t.{quote(pk.column)} = v.pk"
+            )
+            for start in range(0, len(objs), batch_size):
+                batch = objs[start : start + batch_size]
+                columns = [[obj.pk for obj in batch], *([c(obj) for obj in batch] for c in convert)]
+                cursor.execute(sql, columns)
+                updated += cursor.rowcount
+        else:
+            assignments = ", ".join(f"{quote(f.column)} = %s" for f in targets)
+            sql = f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s"  # noqa: S608
+            for start in range(0, len(objs), batch_size):
+                batch = objs[start : start + batch_size]
+                cursor.executemany(sql, [[*(c(obj) for c in convert), obj.pk] for obj in batch])
+                updated += cursor.rowcount
+    return updated
+
+
+def _update_converter(field: models.Field, connection):
+    if _is_plain(field):
+        return attrgetter(field.attname)
+    # As bulk_update: the attribute as set (no pre_save, so auto_now stamps only what is listed).
+    return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
 
 
 def _next_keys(connection, meta, n: int) -> list[int]:

@@ -45,6 +45,8 @@ from django.db import connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from linli.core import bulk
+
 #: The columns that make up the chain itself; they are never part of a row's hashed content.
 CHAIN_COLUMNS = ("seal_seq", "prev_hash", "hash")
 SEAL_BATCH = 1000
@@ -199,7 +201,7 @@ def seal(model, *, batch: int = SEAL_BATCH, using: str = "default") -> int:
                 row.prev_hash = prev
                 row.hash = row_hash(row, prev)
                 prev = row.hash
-            model._base_manager.using(using).bulk_update(rows, list(CHAIN_COLUMNS), batch_size=500)
+            bulk.update(model, rows, list(CHAIN_COLUMNS), using=using)
             head.seq, head.hash, head.sealed_at = seq, prev, timezone.now()
             head.save(update_fields=["seq", "hash", "sealed_at"])
         total += len(rows)

@@ -329,9 +329,9 @@ def bulk_update(objs: list, fields: list[str], *, batch_size: int = 1000, note: 
                     )
                 )
             obj._loaded_state = after
-        # The base manager's plain queryset: the changes are logged here, from the loaded baselines,
-        # not again by ChangeLoggedQuerySet.update() (which bulk_update would call per batch).
-        rows = model._base_manager.bulk_update(objs, fields, batch_size=batch_size)
+        # Written by primary key outside the queryset: the changes are logged here, from the loaded
+        # baselines, not again by ChangeLoggedQuerySet.update().
+        rows = bulk.update(model, objs, fields, batch_size=batch_size)
         bulk.insert(ObjectChange, changes, batch_size=CHANGE_BATCH)
         return rows
 

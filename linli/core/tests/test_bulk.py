@@ -109,3 +109,40 @@ def test_insert_keeps_keys_chosen_by_the_caller(area_tree):
         900_001,
         900_002,
     ]
+
+
+def test_update_writes_encrypted_json_nullable_and_foreign_key_fields_by_key(area_tree):
+    grid, other_grid = area_tree["grids"][0], area_tree["grids"][1]
+    people = [make_person(grid, name=name, phone="13800000000") for name in ("赵一", "钱二", "孙三")]
+    untouched = make_person(grid, name="李四", phone="13900000000")
+    for n, person in enumerate(people):
+        person.phone = f"1370000000{n}"
+        person.area = other_grid
+        person.note = f"第{n}条 'quoted' \\ back\\slash"
+        person.inflow_date = dt.date(2026, 1, n + 1) if n else None
+    assert bulk.update(Person, people, ["phone", "area", "note", "inflow_date"], batch_size=2) == 3
+    for n, person in enumerate(Person.objects.filter(pk__in=[p.pk for p in people]).order_by("pk")):
+        assert person.phone == f"1370000000{n}" and person.area_id == other_grid.pk
+        assert person.note == f"第{n}条 'quoted' \\ back\\slash"
+        assert person.inflow_date == (dt.date(2026, 1, n + 1) if n else None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone FROM registry_person WHERE id = %s", [people[0].pk])
+        (raw,) = cursor.fetchone()
+    assert "13700000000" not in str(raw)  # encrypted on the way in, as save() would
+    untouched.refresh_from_db()
+    assert untouched.phone == "13900000000" and untouched.area_id == grid.pk and untouched.note == ""
+
+
+def test_update_writes_json_and_refuses_the_primary_key(area_tree):
+    from linli.registry.models import GroupMembership, GroupType
+
+    person = make_person(area_tree["grids"][0])
+    group_type = GroupType.objects.get(key="veteran")
+    membership = GroupMembership.objects.create(person=person, group_type=group_type, area=person.area)
+    membership.detail = {"等级": "一级", "items": [1, 2, None], "nested": {"ok": True}}
+    assert bulk.update(GroupMembership, [membership], ["detail"]) == 1
+    membership.refresh_from_db()
+    assert membership.detail == {"等级": "一级", "items": [1, 2, None], "nested": {"ok": True}}
+    with pytest.raises(ValueError, match="non-key"):
+        bulk.update(GroupMembership, [membership], ["id"])
+    assert bulk.update(GroupMembership, [], ["detail"]) == 0

@@ -32,7 +32,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from linli.core import crypto
+from linli.core import bulk, crypto
 from linli.core.fields import EncryptedTextField
 
 BATCH = 500
@@ -308,7 +308,7 @@ class Command(BaseCommand):
                             break
                         for obj in objs:
                             recompute(obj, ring)
-                        model._base_manager.bulk_update(objs, fields)
+                        bulk.update(model, objs, fields)
                         count += len(objs)
                         last = objs[-1].pk
                     self.say(f"{name}: {count} rows recomputed")
