@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -153,3 +154,12 @@ class TokenForm(_Styled, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._style()
+
+    def clean_expires_at(self):
+        """A token that is dead on arrival is a typo (a wrong year), not a wish: refuse it."""
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError(
+                gettext("过期时间必须晚于现在 (the expiry time must be in the future)"), code="expires_past"
+            )
+        return expires_at

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from linli.core.validators import parse_phone
 from linli.events.models import EventCategory
 
 from .choices import DiaryGrade, GridRole, VisitKind, VisitOutcome
@@ -88,6 +89,10 @@ class DutyShiftSerializer(serializers.ModelSerializer):
         model = DutyShift
         fields = ["id", "area", "user", "volunteer_name", "kind", "starts_at", "ends_at", "place", "duty_phone",
                   "note"]  # fmt: skip
+
+    def validate_duty_phone(self, value):
+        """Checked and normalised like the form's (a Django ValidationError becomes a field error)."""
+        return parse_phone(value) if value else ""
 
     def validate(self, attrs):
         shift = copy.copy(self.instance) if self.instance is not None else DutyShift()

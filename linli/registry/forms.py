@@ -2,6 +2,7 @@
 full ID or phone number; an empty input means "keep the stored value"."""
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from linli.areas.models import Area, House
@@ -172,6 +173,31 @@ class SplitForm(forms.Form):
 
     number = forms.CharField(label=_("新户号"), max_length=32)
     date = forms.DateField(label=_("分户日期"))
+
+
+class HouseholdMergeForm(forms.Form):
+    """合户: the household this one joins, by its number inside the user's area, and the date."""
+
+    target = forms.CharField(label=_("并入户号"), max_length=32)
+    date = forms.DateField(label=_("合户日期"))
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
+
+    def __init__(self, *args, source, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.source, self.candidates = source, candidates
+
+    def clean_target(self):
+        number = self.cleaned_data["target"].strip()
+        target = self.candidates.filter(number=number).exclude(pk=self.source.pk).first()
+        if target is None:
+            raise forms.ValidationError(
+                gettext(
+                    "在您的辖区内没有户号为 %(number)s 的在册户 (no active household with this number in your area)"
+                )
+                % {"number": number},
+                code="unknown_household",
+            )
+        return target
 
 
 class MergeForm(forms.Form):

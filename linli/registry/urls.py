@@ -20,6 +20,7 @@ urlpatterns = [
     path("households/<int:pk>/edit/", views.HouseholdUpdateView.as_view(), name="household_edit"),
     path("households/<int:pk>/birth/", views.household_birth, name="household_birth"),
     path("households/<int:pk>/split/", views.household_split, name="household_split"),
+    path("households/<int:pk>/merge/", views.household_merge, name="household_merge"),
     path("houses/", views.HouseListView.as_view(), name="houses"),
     path("houses/<int:pk>/", views.HouseDetailView.as_view(), name="house"),
     path("buildings/", views.BuildingListView.as_view(), name="buildings"),

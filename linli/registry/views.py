@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from linli.areas.models import Building, House
 from linli.audit import events as audit_events
 from linli.audit import record
+from linli.codes import lookup
 from linli.core import permissions
 from linli.core.history import history_of
 from linli.core.views import (
@@ -30,7 +31,7 @@ from linli.core.views import (
 )
 
 from . import forms, services
-from .choices import HEAD_RELATION, PersonStatus
+from .choices import HEAD_RELATION, HouseholdStatus, PersonStatus
 from .filtersets import BuildingFilterSet, HouseFilterSet, HouseholdFilterSet, PersonFilterSet
 from .models import Household, Person
 
@@ -308,8 +309,6 @@ def household_split(request, pk):
     require_perm(request.user, "registry.lifeevent_person")
     members = [m for m in household.current_members() if m.relation != HEAD_RELATION]
     error = None
-    from linli.codes import lookup
-
     if request.method == "POST":
         # Each wrong field is named in its message ("新户号: …"); nothing is written unless all are right.
         form = forms.SplitForm(request.POST)
@@ -338,6 +337,51 @@ def household_split(request, pk):
 
     return render(request, "registry/split.html", {"household": household, "members": members, "error": error,
                                                    "relations": lookup.choices("relation")})  # fmt: skip
+
+
+@policy("registry.change_household")
+@login_required
+def household_merge(request, pk):
+    """合户: this household's members join another household (with their relation to its head)."""
+    source = scoped(Household, request.user, "change", pk=pk)
+    require_perm(request.user, "registry.lifeevent_person")
+    members = source.current_members()
+    candidates = permissions.restrict(
+        Household.objects.filter(status=HouseholdStatus.ACTIVE), request.user, "change"
+    )
+    codes = {code for code, _label in lookup.choices("relation")}
+    form = forms.HouseholdMergeForm(request.POST or None, source=source, candidates=candidates)
+    error = None
+    if request.method == "POST":
+        # Each wrong field is named ("并入户号: …"); nothing is written unless all are right.
+        valid = form.is_valid()
+        error = [f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()]
+        relations = {}
+        for m in members:
+            relation = request.POST.get(f"relation_{m.person_id}", "")
+            relations[m.person] = relation
+            if relation not in codes or relation == HEAD_RELATION:
+                invalid = django_forms.ChoiceField.default_error_messages["invalid_choice"]
+                error.append(f"{gettext('与新户主的关系')}: {m.person.name} {invalid % {'value': relation}}")
+        if valid and not error:
+            target = form.cleaned_data["target"]
+            try:
+                services.merge_households(source, target, relations=relations, date=form.cleaned_data["date"],
+                                          note=form.cleaned_data["note"])  # fmt: skip
+            except ValidationError as exc:
+                dated = getattr(exc, "code", None) == "future_date"
+                error = [f"{form.fields['date'].label}: {m}" if dated else m for m in exc.messages]
+            else:
+                messages.success(
+                    request,
+                    gettext("已合户：%(source)s 并入 %(target)s")
+                    % {"source": source.number, "target": target.number},
+                )
+                return redirect("registry:household", pk=target.pk)
+    relations = [(code, label) for code, label in lookup.choices("relation") if code != HEAD_RELATION]
+    return render(request, "registry/merge_household.html",
+                  {"household": source, "members": members, "form": form, "error": error,
+                   "relations": relations})  # fmt: skip
 
 
 # -- houses and buildings ----------------------------------------------------------------------------

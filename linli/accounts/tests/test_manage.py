@@ -222,6 +222,22 @@ def test_issue_token_shows_key_once_then_revoke(admin_client, area_tree):
     assert token.revoked
 
 
+def test_a_token_expiring_in_the_past_is_refused_with_the_field_named(admin_client, area_tree):
+    target = make_user("target", "grid_worker", area_tree["grids"][0])
+    response = admin_client.post(
+        f"{BASE}{target.pk}/tokens/issue/",
+        {"name": "采集终端", "expires_at": "2020-01-01T08:00"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "过期时间: 过期时间必须晚于现在" in page and "the expiry time must be in the future" in page
+    assert not ApiToken.objects.filter(user=target).exists()
+    admin_client.post(
+        f"{BASE}{target.pk}/tokens/issue/", {"name": "采集终端", "expires_at": "2099-01-01T08:00"}
+    )
+    assert ApiToken.objects.get(user=target).expires_at.year == 2099
+
+
 def test_only_district_admins_create_users_without_a_role(admin_client, area_tree):
     data = {
         "username": "norole",

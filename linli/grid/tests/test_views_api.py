@@ -260,6 +260,20 @@ def test_api_duty_shift_validation_is_bilingual(area_tree, people):
     assert DutyShift.objects.count() == 1
 
 
+def test_api_duty_shift_phone_is_checked_and_normalised(area_tree, people):
+    client = login_as(people["supervisor"])
+    start = timezone.now()
+    body = {"area": area_tree["communities"][0].pk, "starts_at": start.isoformat(), "volunteer_name": "志愿者",
+            "ends_at": (start + dt.timedelta(hours=8)).isoformat(), "duty_phone": "<script>"}  # fmt: skip
+    response = client.post("/api/v1/duty-shifts/", body, content_type="application/json")
+    assert response.status_code == 400 and set(response.json()) == {"duty_phone"}
+    assert "电话号码格式不正确" in str(response.json()) and "not a valid phone number" in str(response.json())
+    assert not DutyShift.objects.exists()
+    body["duty_phone"] = "１３８ ０００ ０００００"  # full-width digits and spaces, as typed on a phone
+    response = client.post("/api/v1/duty-shifts/", body, content_type="application/json")
+    assert response.status_code == 201 and DutyShift.objects.get().duty_phone == "13800000000"
+
+
 @pytest.mark.django_db
 def test_api_supervise_and_expedite_events(area_tree):
     from linli.events import workflow

@@ -155,3 +155,40 @@ def test_filtering_by_a_sensitive_group_needs_that_field_group(client, setup, ar
     leader = make_user("leader2", "community_leader", area_tree["communities"][0])
     client.force_login(leader)
     assert "张三" in client.get(reverse("registry:persons"), {"group": "drug_user"}).content.decode()
+
+
+def test_merge_household_page_moves_every_member_and_names_wrong_fields(client, area_tree):
+    grid, far_grid = area_tree["grids"][0], area_tree["grids"][4]
+    head, wife = make_person(grid, name="王大"), make_person(grid, name="刘二")
+    source = services.create_household(number="420105000101", head=head, date=dt.date(2000, 1, 1))
+    services.move_in(wife, household=source, relation="12", date=dt.date(2001, 1, 1))
+    target = services.create_household(number="420105000102", head=make_person(grid, name="王老"),
+                                       date=dt.date(1990, 1, 1))  # fmt: skip
+    elsewhere = services.create_household(number="420105000103", head=make_person(far_grid, name="外人"),
+                                          date=dt.date(1990, 1, 1))  # fmt: skip
+    client.force_login(make_user("staff", "community_staff", area_tree["communities"][0]))
+    url = reverse("registry:household_merge", args=[source.pk])
+    assert "并入户号" in client.get(url).content.decode()
+    good = {
+        "target": target.number,
+        "date": "2026-10-01",
+        f"relation_{head.pk}": "20",
+        f"relation_{wife.pk}": "38",
+    }
+
+    # Outside the user's area, a head relation, a future date: each refused, naming the field; nothing written.
+    page = client.post(url, dict(good, target=elsewhere.number)).content.decode()
+    assert "并入户号: 在您的辖区内没有户号为 420105000103 的在册户" in page
+    page = client.post(url, dict(good, **{f"relation_{wife.pk}": "02"})).content.decode()
+    assert "与新户主的关系: 刘二" in page
+    page = client.post(url, dict(good, date="2099-01-01")).content.decode()
+    assert "合户日期:" in page
+    source.refresh_from_db()
+    assert source.status == "active" and {m.person for m in source.current_members()} == {head, wife}
+
+    response = client.post(url, good)
+    assert response.status_code == 302 and response.url == reverse("registry:household", args=[target.pk])
+    source.refresh_from_db()
+    assert source.status == "dissolved"
+    relations = {m.person.name: m.relation for m in target.current_members()}
+    assert relations == {"王老": "02", "王大": "20", "刘二": "38"}

@@ -11,6 +11,7 @@ from django.test import Client
 
 from linli import robustness
 from linli.core.testing import login_as, make_couple_household, make_person, make_user, next_id_number
+from linli.registry import services
 
 from .corpus import HARMLESS, REFUSED
 
@@ -238,6 +239,11 @@ def split_data(o):
             f"relation_{member}": "02"}  # fmt: skip
 
 
+def merge_data(o):
+    relations = {f"relation_{m.person_id}": "20" for m in o["household"].current_members()}
+    return {"target": o["other_household"].number, "date": "2026-10-01", "note": "", **relations}
+
+
 def duty_data(o):
     start = dt.datetime(2026, 3, 2, 8, 0) + dt.timedelta(days=next(_n))
     return {"area": o["community"].pk, "kind": "duty", "user": "", "volunteer_name": "志愿者李", "place": "邻里值班室",
@@ -310,6 +316,24 @@ SPECS += [
         errors_in="page",
         names={"relation": lambda o: f"relation_{o['family_member'].pk}"},
         labels={"number": "新户号", "date": "分户日期", "relation": "在新户中的关系"},
+        state=lambda o: state_of(o["household"], "status", "version"),
+        sample=2,
+    ),  # fmt: skip
+    FormSpec(
+        "registry.household_merge",
+        "community_staff",
+        "community",
+        lambda o: f"/registry/households/{o['household'].pk}/merge/",
+        merge_data,
+        {
+            "target": ["required_text", "text", "short_text"],
+            "date": ["date", "past_date", "required_text"],
+            "note": ["text", "short_text"],
+            "relation": ["choice"],
+        },
+        errors_in="page",
+        names={"relation": lambda o: f"relation_{o['family_member'].pk}"},
+        labels={"target": "并入户号", "date": "合户日期", "note": "说明", "relation": "与新户主的关系"},
         state=lambda o: state_of(o["household"], "status", "version"),
         sample=2,
     ),  # fmt: skip
@@ -478,6 +502,8 @@ def objects(area_tree, media):
         "person": make_person(grid, name="张三", phone="13900001111"),
         "mover": make_person(grid, name="迁出者"), "category": EventCategory.objects.get(code="1002"),
         "dying": make_person(grid, name="病故者"),
+        "other_household": services.create_household(number="420105000456", head=make_person(grid, name="王老"),
+                                                     date=dt.date(1990, 1, 1)),
         "managed": make_user("managed", "grid_worker", grid, full_name="赵六"),
     }  # fmt: skip
 
