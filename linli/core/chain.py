@@ -188,12 +188,21 @@ def seal(model, *, batch: int = SEAL_BATCH, using: str = "default") -> int:
     writers and two sealers take turns instead of forking the chain.
     """
     total = 0
+    # Keyset: each batch starts after the last row sealed by this call. Sealed rows leave dead
+    # entries in the partial "unsealed" index until VACUUM; scanning it from the start each time made
+    # a 3.7M-row backlog quadratic (the 500th batch stepped over 491,000 dead entries, 285 ms). Rows
+    # that commit late below the mark are picked up by a final pass from the start.
+    after = 0
     while True:
         with transaction.atomic(using=using):
             head = _locked_head(model, using)
-            rows = list(model._base_manager.using(using).filter(seal_seq__isnull=True).order_by("pk")[:batch])
+            pending = model._base_manager.using(using).filter(seal_seq__isnull=True, pk__gt=after)
+            rows = list(pending.order_by("pk")[:batch])
             if not rows:
-                return total
+                if after == 0:
+                    return total
+                after = 0
+                continue
             seq, prev = head.seq, head.last_hash
             for row in rows:
                 seq += 1
@@ -205,8 +214,7 @@ def seal(model, *, batch: int = SEAL_BATCH, using: str = "default") -> int:
             head.seq, head.hash, head.sealed_at = seq, prev, timezone.now()
             head.save(update_fields=["seq", "hash", "sealed_at"])
         total += len(rows)
-        if len(rows) < batch:
-            return total
+        after = rows[-1].pk
 
 
 @dataclass(frozen=True)

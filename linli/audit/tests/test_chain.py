@@ -76,6 +76,39 @@ def test_a_late_committing_row_with_a_smaller_id_is_sealed_later(filled):
     assert chain.verify(AuditEvent).ok
 
 
+def test_a_row_committing_below_the_mark_during_one_sealing_run_is_sealed_by_that_run(filled, monkeypatch):
+    # Batches resume after the last sealed id (keyset); a row that becomes visible below that mark
+    # while the run is going must still be sealed before the run ends.
+    seal_all()
+    top = ObjectChange.objects.order_by("-id").first().pk
+    ObjectChange.objects.bulk_create([ObjectChange(pk=top + 100 + n, **_change_fields()) for n in range(5)])
+    real_update, injected = chain.bulk.update, []
+
+    def update_then_commit_a_late_row(*args, **kwargs):
+        result = real_update(*args, **kwargs)
+        if not injected:
+            injected.append(ObjectChange.objects.create(pk=top + 1, **_change_fields()))
+        return result
+
+    monkeypatch.setattr(chain.bulk, "update", update_then_commit_a_late_row)
+    assert chain.seal(ObjectChange, batch=2) == 6
+    assert not ObjectChange.objects.filter(seal_seq=None).exists()
+    assert (
+        ObjectChange.objects.get(pk=top + 1).seal_seq == ObjectChange.objects.get(pk=top + 104).seal_seq + 1
+    )
+    assert chain.verify(ObjectChange).ok
+
+
+def _change_fields():
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from linli.registry.models import Person
+
+    return {"time": timezone.now(), "action": "update", "object_id": 1, "object_repr": "x", "area_path": "",
+            "content_type": ContentType.objects.get_for_model(Person), "channel": "web", "user_name": "t"}  # fmt: skip
+
+
 @pytest.mark.parametrize("model", CHAINS, ids=["audit", "changes"])
 def test_verify_detects_a_modified_row(filled, model):
     seal_all()
