@@ -53,9 +53,6 @@ def refresh(paths: list[str] | None = None, on: dt.date | None = None) -> dt.dat
     Rows are upserted, so several processes may refresh at once; rows under the paths whose
     community no longer has anything to count are deleted in the same transaction.
     """
-    from linli.areas.choices import AreaLevel
-    from linli.areas.models import Area
-
     on = on or dt.date.today()
     paths = [p for p in (paths if paths is not None else [""]) if len(p) <= COMMUNITY_PATH]
     if not paths:
@@ -66,10 +63,7 @@ def refresh(paths: list[str] | None = None, on: dt.date | None = None) -> dt.dat
     if paths != [""]:
         keys = {k for k in keys if any(k.startswith(p) for p in paths)}
     # Every community gets a row, so "no row" means "never computed" rather than "nothing there".
-    communities = Area.objects.filter(level=AreaLevel.COMMUNITY)
-    if paths != [""]:
-        communities = communities.filter(paths_q(paths, field="path"))
-    keys |= set(communities.values_list("path", flat=True))
+    keys |= _communities(paths)
     rows = [
         CommunityStats(path=key, on=on, computed_at=now, **{k: data[k].get(key, 0) for k in KEYS})
         for key in sorted(keys)
@@ -99,6 +93,19 @@ def refresh_if_due() -> bool:
     return True
 
 
+def _rows(paths: list[str], keys) -> list[dict]:
+    rows = CommunityStats.objects.filter(paths_q(paths, field="path"))
+    return list(rows.values("path", "on", "computed_at", *keys))
+
+
+def _communities(paths: list[str]) -> set[str]:
+    from linli.areas.choices import AreaLevel
+    from linli.areas.models import Area
+
+    areas = Area.objects.filter(level=AreaLevel.COMMUNITY).filter(paths_q(paths, field="path"))
+    return set(areas.values_list("path", flat=True))
+
+
 def read(paths: list[str], keys=KEYS) -> tuple[dict[str, dict[str, int]], Snapshot | None]:
     """``{key: {community_path: count}}`` for the residents under ``paths``, and its snapshot.
 
@@ -109,18 +116,16 @@ def read(paths: list[str], keys=KEYS) -> tuple[dict[str, dict[str, int]], Snapsh
     data: dict[str, dict[str, int]] = {key: {} for key in keys}
     snapshot = None
     if coarse:
-        rows = list(
-            CommunityStats.objects.filter(paths_q(coarse, field="path")).values(
-                "path", "on", "computed_at", *keys
-            )
-        )
+        rows = _rows(coarse, keys)
         if not rows:
             refresh(coarse)
-            rows = list(
-                CommunityStats.objects.filter(paths_q(coarse, field="path")).values(
-                    "path", "on", "computed_at", *keys
-                )
-            )
+            rows = _rows(coarse, keys)
+        else:
+            # A community computed by nobody yet (new, or only a neighbour refreshed): compute it now.
+            missing = _communities(coarse) - {row["path"] for row in rows}
+            if missing:
+                refresh(sorted(missing))
+                rows = _rows(coarse, keys)
         for row in rows:
             for key in keys:
                 if row[key]:

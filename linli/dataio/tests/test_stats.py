@@ -52,6 +52,17 @@ def test_first_view_computes_the_rows_on_demand(data):
     assert paths == {c.path for c in data["communities"] if c.path.startswith(data["subdistricts"][0].path)}
 
 
+def test_communities_nobody_computed_yet_are_computed_when_read(data):
+    leader = make_user("cl", "community_leader", data["communities"][0])
+    survey.survey(leader)  # computes the leader's community only
+    assert CommunityStats.objects.count() == 1
+    platform = make_user("dp", "district_platform", data["district"])
+    assert table_figures(survey.survey(platform)) == table_figures(
+        survey.survey(platform, on=dt.date.today())
+    )
+    assert CommunityStats.objects.count() == 4
+
+
 def test_a_reader_sums_only_the_rows_of_their_own_area(data):
     stats.refresh()
     first, second = data["communities"][:2]
