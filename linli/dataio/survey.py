@@ -202,7 +202,12 @@ def survey_xlsx(table: Survey, *, user, at) -> bytes:
     local = timezone.localtime(at)
     who = getattr(user, "full_name", "") or user.username
     sheet.write_string(0, 0, f"社区基本情况调查表（统计日期 {table.on:%Y-%m-%d}）", title)
-    sheet.write_string(1, 0, f"导出人 {who}（{user.username}）· 导出时间 {local:%Y-%m-%d %H:%M:%S}", note)
+    stamp = ""
+    if table.snapshot is not None:
+        stamp = f" · 数据截至 {timezone.localtime(table.snapshot.computed_at):%Y-%m-%d %H:%M}"
+    sheet.write_string(
+        1, 0, f"导出人 {who}（{user.username}）· 导出时间 {local:%Y-%m-%d %H:%M:%S}{stamp}", note
+    )
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, len(COLUMNS), 11)
     sheet.write_string(3, 0, "社区", head)

@@ -160,3 +160,14 @@ def test_home_of_a_grid_user_is_live(client, data):
     assert response.context["snapshot"] is None and "数据截至" not in response.content.decode()
     assert response.context["totals"]["people"] == 3  # 甲, 乙, 己 (a grid user is counted live)
     assert not CommunityStats.objects.exists()
+
+
+def test_the_download_carries_the_stamp(client, data):
+    from io import BytesIO
+
+    from python_calamine import CalamineWorkbook
+
+    client.force_login(make_user("cl", "community_leader", data["communities"][0]))
+    response = client.get(reverse("dataio:survey_xlsx"))
+    rows = CalamineWorkbook.from_filelike(BytesIO(response.content)).get_sheet_by_index(0).to_python()
+    assert "数据截至" in rows[1][0] and rows[4][3] == 5
