@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Min
 from django.utils import timezone
 
 from linli.core.scope import paths_q
@@ -84,7 +84,7 @@ def refresh(paths: list[str] | None = None, on: dt.date | None = None) -> dt.dat
 
 def refresh_if_due() -> bool:
     """Recompute every row when the oldest is older than the refresh interval (or from another day)."""
-    oldest = CommunityStats.objects.aggregate(at=Min("computed_at"), on=Min("on"), newest=Max("computed_at"))
+    oldest = CommunityStats.objects.aggregate(at=Min("computed_at"), on=Min("on"))
     if oldest["at"] is not None:
         age = (timezone.now() - oldest["at"]).total_seconds()
         if age < conf.stats_refresh_seconds() and oldest["on"] == dt.date.today():
