@@ -39,8 +39,6 @@ class Command(BaseCommand):
             while True:
                 try:
                     result = sweep_once()
-                    # The dashboards' precomputed community statistics ride on the same loop.
-                    refreshed = stats.refresh_if_due()
                     heartbeat.beat("sweep")
                 except DatabaseError as exc:
                     # A busy or restarting database must not end the loop: the round is retried.
@@ -53,9 +51,20 @@ class Command(BaseCommand):
                     continue
                 if once or options.get("verbosity", 1) > 1 or result.acted:
                     self.stdout.write(str(result))
-                if refreshed and options.get("verbosity", 1) > 1:
-                    self.stdout.write("社区统计已刷新 (community statistics refreshed)")
+                self._refresh_statistics(verbosity=options.get("verbosity", 1))
                 if once or stop.wait(interval):
                     break
                 # A long-running loop must not keep a connection the server has dropped.
                 close_old_connections()
+
+    def _refresh_statistics(self, verbosity: int) -> None:
+        """The dashboards' precomputed community statistics ride on this loop (when due)."""
+        try:
+            refreshed = stats.refresh_if_due()
+        except DatabaseError as exc:
+            # Never at the expense of the deadlines: the figures keep their stamp and are retried.
+            self.stderr.write(f"社区统计刷新失败，稍后重试 (statistics refresh failed, will retry): {exc}")
+            close_old_connections()
+            return
+        if refreshed and verbosity > 1:
+            self.stdout.write("社区统计已刷新 (community statistics refreshed)")
