@@ -54,3 +54,13 @@ def inline_bytes() -> int:
 def stored_errors() -> int:
     """Errors kept on the job for the report page; the full list is in the downloadable report."""
     return _int("LINLI_IMPORT_SHOWN_ERRORS", 200)
+
+
+def stats_refresh_seconds() -> int:
+    """Age after which the background loop recomputes the community statistics (10 minutes)."""
+    return _int("LINLI_STATS_REFRESH_SECONDS", 600)
+
+
+def stats_stale_seconds() -> int:
+    """Age from which pages label the community statistics as stale (30 minutes)."""
+    return _int("LINLI_STATS_STALE_SECONDS", 1800)

@@ -132,3 +132,34 @@ class ImportJob(models.Model):
         if self.file:
             self.file.delete(save=False)
             self.file = ""
+
+
+class CommunityStats(models.Model):
+    """Precomputed figures of one community for the survey table and the population overview.
+
+    One row per community path (the first three levels of ``area_path``; rows attached above the
+    communities get a row of their own, shorter path). :mod:`linli.dataio.stats` recomputes them
+    in the background and on demand; a reader only ever sums the rows under their own area paths.
+    The columns are the keys of :data:`linli.dataio.survey.COLUMNS`.
+    """
+
+    path = PathField(unique=True)
+    on = models.DateField(_("统计日期"))
+    computed_at = models.DateTimeField(_("数据截至"))
+    buildings = models.PositiveIntegerField(default=0)
+    households = models.PositiveIntegerField(default=0)
+    people = models.PositiveIntegerField(default=0)
+    poverty_households = models.PositiveIntegerField(default=0)
+    party_members = models.PositiveIntegerField(default=0)
+    floating = models.PositiveIntegerField(default=0)
+    aged_60 = models.PositiveIntegerField(default=0)
+    aged_80 = models.PositiveIntegerField(default=0)
+    disabled = models.PositiveIntegerField(default=0)
+    special = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("社区统计 community statistics")
+        verbose_name_plural = _("社区统计 community statistics")
+
+    def __str__(self):
+        return f"{self.path} @ {self.computed_at:%Y-%m-%d %H:%M}"

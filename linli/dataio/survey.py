@@ -5,7 +5,9 @@ Per community, with a total per sub-district: buildings, households, people, pov
 the birth date, never stored), disabled people and people in the restricted special groups.
 
 Every figure is one aggregate query grouped by the community's path prefix (the first three
-levels of ``area_path``) over the rows in the user's scope — no per-person Python.
+levels of ``area_path``) over the rows in the user's scope — no per-person Python. Today's table
+reads these figures precomputed per community (:mod:`linli.dataio.stats`), stamped with the time
+they were computed; a user scoped below a community (a grid) is counted live.
 """
 
 import datetime as dt
@@ -68,6 +70,8 @@ class Survey:
     on: dt.date
     sections: list[Section]
     grand_total: Line | None
+    #: When the precomputed figures were computed (:mod:`linli.dataio.stats`); ``None``: all live.
+    snapshot: object = None
 
     @property
     def lines(self) -> list[Line]:
@@ -102,39 +106,49 @@ def _by_community(queryset, scope: Q) -> dict[str, int]:
     return dict(rows)
 
 
-def figures(paths: list[str], on: dt.date) -> dict[str, dict[str, int]]:
-    """``{key: {community_path: count}}`` for every column, within ``paths``."""
+def figures(paths: list[str], on: dt.date, keys=KEYS) -> dict[str, dict[str, int]]:
+    """``{key: {community_path: count}}`` for each column in ``keys``, within ``paths``."""
     scope = paths_q(paths)
     people = Person.objects.current()
     households = Household.objects.filter(status=HouseholdStatus.ACTIVE)
-    poor_person = GroupMembership.objects.filter(
-        _in_force(on), person=OuterRef("person"), group_type__key__in=POVERTY_GROUPS
-    )
-    poor_member = Membership.objects.filter(
-        household=OuterRef("pk"), end_date__isnull=True, person__status=PersonStatus.ACTIVE
-    ).filter(Exists(poor_person))
-    return {
-        "buildings": _by_community(Building.objects.all(), scope),
-        "households": _by_community(households, scope),
-        "people": _by_community(people, scope),
-        "poverty_households": _by_community(households.filter(Exists(poor_member)), scope),
-        "party_members": _by_community(people.filter(_member_of(on, group_type__key=PARTY_GROUP)), scope),
-        "floating": _by_community(people.filter(population_type=PopulationType.FLOATING), scope),
-        "aged_60": _by_community(people.aged(minimum=60, on=on), scope),
-        "aged_80": _by_community(people.aged(minimum=80, on=on), scope),
-        "disabled": _by_community(people.filter(_member_of(on, group_type__key=DISABLED_GROUP)), scope),
-        "special": _by_community(
-            people.filter(_member_of(on, group_type__field_group=FieldGroup.SPECIAL)), scope
-        ),
+
+    def poverty_households():
+        poor_person = GroupMembership.objects.filter(
+            _in_force(on), person=OuterRef("person"), group_type__key__in=POVERTY_GROUPS
+        )
+        poor_member = Membership.objects.filter(
+            household=OuterRef("pk"), end_date__isnull=True, person__status=PersonStatus.ACTIVE
+        ).filter(Exists(poor_person))
+        return households.filter(Exists(poor_member))
+
+    queries = {
+        "buildings": lambda: Building.objects.all(),
+        "households": lambda: households,
+        "people": lambda: people,
+        "poverty_households": poverty_households,
+        "party_members": lambda: people.filter(_member_of(on, group_type__key=PARTY_GROUP)),
+        "floating": lambda: people.filter(population_type=PopulationType.FLOATING),
+        "aged_60": lambda: people.aged(minimum=60, on=on),
+        "aged_80": lambda: people.aged(minimum=80, on=on),
+        "disabled": lambda: people.filter(_member_of(on, group_type__key=DISABLED_GROUP)),
+        "special": lambda: people.filter(_member_of(on, group_type__field_group=FieldGroup.SPECIAL)),
     }
+    return {key: _by_community(queries[key](), scope) for key in keys}
 
 
 def survey(user, on: dt.date | None = None) -> Survey:
-    on = on or dt.date.today()
+    """The table for ``user``'s scope: today's from the precomputed statistics, another day's live."""
+    from . import stats
+
     paths = permissions.scope_paths(user, PERM)
+    snapshot = None
     if not paths:
-        return Survey(on, [], None)
-    data = figures(paths, on)
+        return Survey(on or dt.date.today(), [], None)
+    if on is None:
+        data, snapshot = stats.read(paths)
+        on = snapshot.on if snapshot else dt.date.today()
+    else:
+        data = figures(paths, on)
     above = {p[:COMMUNITY_PATH] for p in paths if len(p) > COMMUNITY_PATH}
     communities = list(
         Area.objects.filter(level=AreaLevel.COMMUNITY)
@@ -167,7 +181,7 @@ def survey(user, on: dt.date | None = None) -> Survey:
         grand = Line(
             "总计", "", {k: sum(s.subdistrict.values[k] for s in sections.values()) for k in KEYS}, True
         )
-    return Survey(on, list(sections.values()), grand)
+    return Survey(on, list(sections.values()), grand, snapshot)
 
 
 def survey_xlsx(table: Survey, *, user, at) -> bytes:
@@ -188,7 +202,12 @@ def survey_xlsx(table: Survey, *, user, at) -> bytes:
     local = timezone.localtime(at)
     who = getattr(user, "full_name", "") or user.username
     sheet.write_string(0, 0, f"社区基本情况调查表（统计日期 {table.on:%Y-%m-%d}）", title)
-    sheet.write_string(1, 0, f"导出人 {who}（{user.username}）· 导出时间 {local:%Y-%m-%d %H:%M:%S}", note)
+    stamp = ""
+    if table.snapshot is not None:
+        stamp = f" · 数据截至 {timezone.localtime(table.snapshot.computed_at):%Y-%m-%d %H:%M}"
+    sheet.write_string(
+        1, 0, f"导出人 {who}（{user.username}）· 导出时间 {local:%Y-%m-%d %H:%M:%S}{stamp}", note
+    )
     sheet.set_column(0, 0, 24)
     sheet.set_column(1, len(COLUMNS), 11)
     sheet.write_string(3, 0, "社区", head)

@@ -19,4 +19,5 @@ urlpatterns = [
     path("export/buildings/", views.export_buildings, name="export_buildings"),
     path("reports/community-survey/", views.survey_report, name="survey"),
     path("reports/community-survey.xlsx", views.survey_download, name="survey_xlsx"),
+    path("reports/statistics/refresh/", views.stats_refresh, name="stats_refresh"),
 ]

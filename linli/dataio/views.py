@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from linli.core import permissions
 from linli.core.views import policy, require_perm
 
 from . import conf, exporting, jobs, survey, template_files
@@ -244,7 +245,22 @@ def export_persons_revealed(request):
 def survey_report(request):
     require_perm(request.user, survey.PERM)
     table = survey.survey(request.user)
-    return render(request, "dataio/survey.html", {"table": table, "columns": survey.COLUMNS})
+    context = {"table": table, "columns": survey.COLUMNS, "can_refresh": table.snapshot is not None}
+    return render(request, "dataio/survey.html", context)
+
+
+@policy(survey.PERM)
+@login_required
+@require_POST
+def stats_refresh(request):
+    """Recompute the precomputed community statistics of the user's own area, now."""
+    from . import stats
+
+    require_perm(request.user, survey.PERM)
+    coarse, _ = stats.split(permissions.scope_paths(request.user, survey.PERM))
+    stats.refresh(coarse)
+    messages.success(request, gettext("统计数据已刷新"))
+    return redirect("home" if request.POST.get("back") == "home" else "dataio:survey")
 
 
 @policy(survey.PERM)

@@ -310,8 +310,16 @@ def metrics_page(request):
     if paths:
         tops = Area.objects.filter(path__in=paths)
         children = Area.objects.filter(Q(pk__in=[]) | _children_q(tops)).order_by("path")
+        # One grouped query per top area (not one per child); a child without events gets zeros.
+        grouped = {}
+        for top in tops:
+            grouped.update({row["child_path"]: row for row in metrics.by_area(top, scope, **filters)})
+        empty = metrics.summary(Event.objects.none())
         for child in children:
-            rows.append({"name": child.name, **metrics.summary(scope, area=child, **filters)})
+            row = grouped.get(child.path, empty)
+            rows.append(
+                {"name": child.name, **{k: v for k, v in row.items() if k not in ("child_path", "area")}}
+            )
     categories = metrics.by_category(scope, **filters)
     handlers = metrics.by_handler(scope, **filters)
     for row in [total, *rows, *categories, *handlers]:

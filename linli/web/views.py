@@ -1,6 +1,5 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -9,8 +8,7 @@ from linli.areas.models import Area
 from linli.core import permissions
 from linli.core.scope import paths_q
 from linli.core.views import policy
-from linli.registry.choices import HouseholdStatus, PersonStatus
-from linli.registry.models import Household, Person
+from linli.registry.models import Household
 
 
 @policy("public")
@@ -24,32 +22,42 @@ def healthz(request):
 @policy("login")
 @login_required
 def home(request):
-    """Overview of the user's areas down to communities, with resident and household counts."""
+    """Overview of the user's areas down to communities, with resident and household counts.
+
+    The counts come from the precomputed community statistics (:mod:`linli.dataio.stats`,
+    stamped "数据截至"); a user scoped below a community (a grid) is counted live.
+    """
+    from linli.dataio import stats
+    from linli.dataio.survey import PERM as SURVEY_PERM
+
     user = request.user
     paths = permissions.scope_paths(user, "registry.view_person")
+    household_paths = permissions.scope_paths(user, permissions.perm_name(Household, "view"))
     levels = [AreaLevel.DISTRICT, AreaLevel.SUBDISTRICT, AreaLevel.COMMUNITY]
     areas = Area.objects.filter(level__in=levels).filter(paths_q(paths, field="path")).order_by("path")
-    people = permissions.restrict(Person.objects.filter(status=PersonStatus.ACTIVE), user)
-    households = permissions.restrict(Household.objects.filter(status=HouseholdStatus.ACTIVE), user)
-    # One pass over the residents in scope gives both counts per grid (each pass is a scan of the scope).
-    per_grid = list(
-        people.values_list("area_path")
-        .annotate(n=Count("id"), floating=Count("id", filter=Q(population_type="2")))
-        .order_by()
-    )
+    data, snapshot = stats.read(paths, keys=("people", "floating", "households"))
+    if household_paths != paths:
+        data["households"] = stats.read(household_paths, keys=("households",))[0]["households"]
     top_depth = min((a.depth for a in areas), default=1)
+    people = data["people"]
     rows = [
         {
             "area": area,
             "indent": area.depth - top_depth,
-            "people": sum(n for grid_path, n, _ in per_grid if grid_path.startswith(area.path)),
+            "people": sum(n for path, n in people.items() if path.startswith(area.path)),
         }
         for area in areas
     ]
     totals = {
-        "people": sum(n for _, n, _ in per_grid),
-        "households": households.count(),
-        "floating": sum(f for _, _, f in per_grid),
+        "people": sum(people.values()),
+        "households": sum(data["households"].values()),
+        "floating": sum(data["floating"].values()),
         "communities": sum(1 for a in areas if a.level == AreaLevel.COMMUNITY),
     }
-    return render(request, "web/home.html", {"rows": rows, "totals": totals})
+    context = {
+        "rows": rows,
+        "totals": totals,
+        "snapshot": snapshot,
+        "can_refresh": snapshot is not None and permissions.has_any(user, SURVEY_PERM),
+    }
+    return render(request, "web/home.html", context)

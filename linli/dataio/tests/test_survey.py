@@ -29,6 +29,11 @@ def join(person, key, *, start=None, end=None, **detail):
 
 @pytest.fixture
 def data(area_tree):
+    return build(area_tree)
+
+
+def build(area_tree):
+    """Residents, households and group memberships with known figures (test_stats reuses them)."""
     g = area_tree["grids"]
     a = make_person(g[0], name="甲", birth=aged(85))
     b = make_person(g[0], name="乙", birth=aged(65), sex="2")

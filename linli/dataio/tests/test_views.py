@@ -121,7 +121,7 @@ def _patterns(resolver, prefix=""):
 
 def test_every_route_declares_its_policy():
     routes = [(p, cb) for p, cb in _patterns(get_resolver()) if p.startswith("io/")]
-    assert len(routes) == 14
+    assert len(routes) == 15
     missing = [p for p, cb in routes if not getattr(cb, "linli_policy", None)]
     assert missing == []
 

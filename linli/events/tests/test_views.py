@@ -260,6 +260,27 @@ def test_metrics_and_notifications(people, new_event):
     assert not Notification.objects.filter(user=people["grid"]).unread().exists()
 
 
+def test_metrics_rows_per_child_equal_the_per_child_summaries(people, new_event, area_tree):
+    from linli.events import access, metrics
+
+    workflow.accept(new_event(0), people["grid"])
+    new_event(0)
+    new_event(1)
+    new_event(2)  # the street's second community
+    street = people["street"]
+    page = login_as(street).get("/events/metrics/")
+    today = timezone.localdate()
+    filters = {"start": today.replace(day=1), "end": today + dt.timedelta(days=1)}
+    scope = access.visible_events(street)
+    expected = [{"name": c.name, **metrics.summary(scope, area=c, **filters)}
+                for c in area_tree["communities"][:2]]  # fmt: skip
+    got = [
+        {k: v for k, v in row.items() if k not in ("rate_cells", "count_cells")}
+        for row in page.context["rows"]
+    ]
+    assert got == expected and got[0]["reported"] == 3 and got[1]["reported"] == 1
+
+
 # -- what the route matrix will do with these routes, with the factory it will get -----------------
 def test_routes_behave_as_the_route_matrix_expects(area_tree, categories):
     from django.test import Client
