@@ -111,7 +111,7 @@ def main(argv=None) -> int:
                 do(m, method, target, {}, k, {})
     timings: dict = {}
     queries: dict = {}
-    prof = cProfile.Profile() if args.profile else None
+    prof = cProfile.Profile(time.process_time) if args.profile else None
     for i in range(args.samples):
         for k in only:
             for m, method, target, _ in kinds[k](i):
