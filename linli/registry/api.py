@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from linli.areas.models import Area, Building, House
@@ -79,16 +80,16 @@ class PersonViewSet(VersionedUpdateMixin, ScopedModelViewSet):
 
     def get_queryset(self):
         current = Membership.objects.filter(end_date__isnull=True)
-        return (
-            super()
-            .get_queryset()
-            .defer("id_number", "phone")
-            .prefetch_related(
-                Prefetch("memberships", queryset=current),
-                Prefetch("group_memberships", queryset=GroupMembership.objects.select_related("group_type")),
-            )
-            .order_by("pk")
-        )
+        queryset = super().get_queryset()
+        if self.request.method in SAFE_METHODS:
+            # Reads never show the encrypted numbers: skip loading and decrypting them. A write
+            # needs the whole row (validation reads both; the change history diffs against it),
+            # which deferring would fetch again in three more queries.
+            queryset = queryset.defer("id_number", "phone")
+        return queryset.prefetch_related(
+            Prefetch("memberships", queryset=current),
+            Prefetch("group_memberships", queryset=GroupMembership.objects.select_related("group_type")),
+        ).order_by("pk")
 
     @extend_schema(request=s.RevealSerializer, responses={200: s.RevealedSerializer})
     @action(detail=True, methods=["post"])
