@@ -187,18 +187,25 @@ def section_throughput(opts, t: prepare.Target) -> list[Figure]:
                  note="")  # fmt: skip
     bound = Figure("load_cpu_bound", "throughput", f"CPU bound: {os.cpu_count()} cores / CPU per request",
                    "req/s", min_value=200)  # fmt: skip
+
+    def load(prefix: Path, seconds: int):
+        return subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "locust", "-f", str(prepare.ROOT / "bench" / "locustfile.py"), "--headless",
+             "-u", str(opts.users), "-r", str(opts.users), "-t", f"{seconds}s", "--host",
+             f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
+            env={**t.env(), "BENCH_PLAN": str(plan)}, cwd=prepare.ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", server)
+        # Warm-up, not counted: every worker booted, connected and through its first requests
+        # (lazy imports, URL resolver, caches), which would otherwise land in the CPU figures.
+        load(work / "warmup", min(5, opts.duration))
         for run in range(opts.runs):
             prefix = work / f"run{run}"
             before = _cpu_snapshot(server, t)
             children_before = _children_cpu()
-            result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-                [sys.executable, "-m", "locust", "-f", str(prepare.ROOT / "bench" / "locustfile.py"), "--headless",
-                 "-u", str(opts.users), "-r", str(opts.users), "-t", f"{opts.duration}s", "--host",
-                 f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
-                env={**t.env(), "BENCH_PLAN": str(plan)}, cwd=prepare.ROOT, capture_output=True, text=True,
-            )  # fmt: skip
+            result = load(prefix, opts.duration)
             after = _cpu_snapshot(server, t)
             load_tool = _children_cpu() - children_before
             stats = _aggregated(Path(f"{prefix}_stats.csv"), result)
