@@ -27,14 +27,14 @@ from .models import GroupMembership, Household, Membership, Person
 
 
 class VersionedUpdateMixin:
-    """Refuse stale updates (see :mod:`linli.core.concurrency`) and send ETags on reads.
+    """Refuse stale updates (see :mod:`linli.core.concurrency`) and send ETags on reads."""
 
-    Each request reads its object once: the retrieve serialises the object it found and takes the
-    ETag from it; an update finds the object in the scoped queryset and locks its row in the same
-    query (``SELECT … FOR UPDATE``), compares the versions on that locked row, saves it, and takes
-    the ETag from the saved version (the row stays locked until the commit, so no other write can
-    come between).
-    """
+    # (A comment, not the docstring: the docstring is the API documentation of the viewsets.)
+    # Each request reads its object once: the retrieve serialises the object it found and takes
+    # the ETag from it; an update finds the object in the scoped queryset and locks its row in the
+    # same query (SELECT … FOR UPDATE), compares the versions on that locked row, saves it, and
+    # takes the ETag from the saved version (the row stays locked until the commit, so no other
+    # write can come between).
 
     def retrieve(self, request, *args, **kwargs):
         instance = self.get_object()
