@@ -177,7 +177,10 @@ def section_throughput(opts, t: prepare.Target) -> list[Figure]:
     server = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         [sys.executable, "-m", "gunicorn", "linli.wsgi:application", "--workers", str(opts.workers),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        env=t.env(), cwd=prepare.ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "gunicorn.log", "w"),  # noqa: SIM115
+        # Connections kept for the whole section (the default recycles them after 60 s): the
+        # PostgreSQL CPU figure reads the backends' counters, which vanish with a closed backend.
+        env=t.env(LINLI_DB_CONN_MAX_AGE=3600), cwd=prepare.ROOT, stdout=subprocess.DEVNULL,
+        stderr=open(work / "gunicorn.log", "w"),  # noqa: SIM115
     )  # fmt: skip
     rate = Figure("load_rps", "throughput", f"mixed staff workload, {opts.users} users, {opts.workers} workers",
                   "req/s", min_value=200)  # fmt: skip
