@@ -177,23 +177,47 @@ def section_throughput(opts, t: prepare.Target) -> list[Figure]:
     server = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         [sys.executable, "-m", "gunicorn", "linli.wsgi:application", "--workers", str(opts.workers),
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        env=t.env(), cwd=prepare.ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "gunicorn.log", "w"),  # noqa: SIM115
+        # Connections kept for the whole section (the default recycles them after 60 s): the
+        # PostgreSQL CPU figure reads the backends' counters, which vanish with a closed backend.
+        env=t.env(LINLI_DB_CONN_MAX_AGE=3600), cwd=prepare.ROOT, stdout=subprocess.DEVNULL,
+        stderr=open(work / "gunicorn.log", "w"),  # noqa: SIM115
     )  # fmt: skip
     rate = Figure("load_rps", "throughput", f"mixed staff workload, {opts.users} users, {opts.workers} workers",
                   "req/s", min_value=200)  # fmt: skip
     p95 = Figure("load_p95", "throughput", "mixed workload p95", "ms", max_value=300)
     errors = Figure("load_errors", "throughput", "mixed workload error rate", "%", max_value=0)
+    cpu = Figure("load_cpu", "throughput", "CPU per request: app + PostgreSQL + load tool", "ms",
+                 note="")  # fmt: skip
+    bound = Figure("load_cpu_bound", "throughput", f"CPU bound: {os.cpu_count()} cores / CPU per request",
+                   "req/s", min_value=200)  # fmt: skip
+
+    def load(prefix: Path, seconds: int):
+        return subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "locust", "-f", str(prepare.ROOT / "bench" / "locustfile.py"), "--headless",
+             "-u", str(opts.users), "-r", str(opts.users), "-t", f"{seconds}s", "--host",
+             f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
+            env={**t.env(), "BENCH_PLAN": str(plan)}, cwd=prepare.ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz", server)
+        # Warm-up, not counted: every worker booted, connected and through its first requests
+        # (lazy imports, URL resolver, caches), which would otherwise land in the CPU figures.
+        load(work / "warmup", min(5, opts.duration))
         for run in range(opts.runs):
             prefix = work / f"run{run}"
-            result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-                [sys.executable, "-m", "locust", "-f", str(prepare.ROOT / "bench" / "locustfile.py"), "--headless",
-                 "-u", str(opts.users), "-r", str(opts.users), "-t", f"{opts.duration}s", "--host",
-                 f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
-                env={**t.env(), "BENCH_PLAN": str(plan)}, cwd=prepare.ROOT, capture_output=True, text=True,
-            )  # fmt: skip
+            before = _cpu_snapshot(server, t)
+            children_before = _children_cpu()
+            result = load(prefix, opts.duration)
+            after = _cpu_snapshot(server, t)
+            load_tool = _children_cpu() - children_before
             stats = _aggregated(Path(f"{prefix}_stats.csv"), result)
+            share = _cpu_share(before, after, load_tool, stats["requests"])
+            cpu.values.append(share["total"])
+            bound.values.append((os.cpu_count() or 1) * 1000 / share["total"] if share["total"] else 0.0)
+            cpu.note = (f"app {share['app']:.1f} + PostgreSQL {share['postgres']:.1f} + "
+                        f"load tool {share['load_tool']:.1f} ms; load avg {os.getloadavg()[0]:.1f}")  # fmt: skip
+            log(f"    CPU per request: {cpu.note}")
             rate.values.append(stats["rps"])
             p95.values.append(stats["p95"])
             errors.values.append(stats["error_pct"])
@@ -210,7 +234,58 @@ def section_throughput(opts, t: prepare.Target) -> list[Figure]:
         except subprocess.TimeoutExpired:
             server.kill()
         shutil.rmtree(work, ignore_errors=True)
-    return [rate, p95, errors]
+    return [rate, p95, errors, cpu, bound]
+
+
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of one live process (0 when it is gone)."""
+    import psutil
+
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0.0
+    return times.user + times.system
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the load tool, once it has exited)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_snapshot(server: subprocess.Popen, t: prepare.Target) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each gunicorn process and of each PostgreSQL backend serving the bench database.
+
+    Workers keep their connection (``CONN_MAX_AGE``), so the backends live through a run; a backend
+    started during the run counts from zero.
+    """
+    import psutil
+
+    app = {server.pid: _proc_cpu(server.pid)}
+    for child in psutil.Process(server.pid).children(recursive=True):
+        app[child.pid] = _proc_cpu(child.pid)
+    backends: dict[int, float] = {}
+    if t.url:
+        with prepare._admin(t.url) as conn:
+            pids = [r[0] for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [t.database])]  # fmt: skip
+        backends = {pid: _proc_cpu(pid) for pid in pids}
+    return {"app": app, "postgres": backends}
+
+
+def _cpu_share(before: dict, after: dict, load_tool: float, requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request of each party over one load run."""
+    per = {}
+    for key in ("app", "postgres"):
+        per[key] = sum(max(0.0, cpu - before[key].get(pid, 0.0)) for pid, cpu in after[key].items())
+    per["load_tool"] = load_tool
+    n = max(requests, 1)
+    share = {k: 1000 * v / n for k, v in per.items()}
+    share["total"] = sum(share.values())
+    return share
 
 
 def _wait_for(url: str, server: subprocess.Popen, seconds: float = 90) -> None:

@@ -129,6 +129,22 @@ def pg_drop(t: Target) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(t.database)))
 
 
+def pg_vacuum(t: Target, log) -> None:
+    """``VACUUM (ANALYZE)`` the freshly loaded database: the state autovacuum keeps a live one in.
+
+    Without it the visibility map of bulk-loaded tables stays empty and every index-only scan
+    (the list's ``COUNT(*)``) visits the heap: 9.4 ms instead of 0.8 ms for a community's 8,348
+    residents at 100k, on a server whose autovacuum is off (the benchmark machine's is).
+    """
+    import psycopg
+
+    started = time.perf_counter()
+
+    with psycopg.connect(t.url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    log(f"  VACUUM (ANALYZE) {t.database}: {time.perf_counter() - started:.0f} s")
+
+
 # -- preparing --------------------------------------------------------------------------------
 def linli(t: Target, *args: str, log=None, **extra) -> None:
     """Run a ``linli`` command against the target (``linli init``, ``linli demo …``)."""
@@ -157,6 +173,9 @@ def ensure_scale(people: int, *, seed: int, event_days: int, log) -> Target:
     marker = t.read_marker()
     if marker and all(marker.get(k) == v for k, v in wanted.items()) and (not t.url or pg_exists(t)):
         log(f"  reusing {t.label} ({t.database}, prepared {marker.get('finished', '?')})")
+        if t.url and not marker.get("vacuumed"):
+            pg_vacuum(t, log)
+            t.marker.write_text(json.dumps({**marker, "vacuumed": True}))
         return t
     log(f"  preparing {t.label}: linli init && linli demo --people {people} (cached afterwards) …")
     fresh(t)
@@ -164,7 +183,9 @@ def ensure_scale(people: int, *, seed: int, event_days: int, log) -> Target:
     linli(t, "init", log=log)
     linli(t, "demo", "--people", str(people), "--seed", str(seed), "--event-days", str(event_days), log=log)
     took = time.perf_counter() - started
-    t.marker.write_text(json.dumps({**wanted, "database": t.database, "seconds": round(took, 1),
+    if t.url:
+        pg_vacuum(t, log)
+    t.marker.write_text(json.dumps({**wanted, "database": t.database, "seconds": round(took, 1), "vacuumed": bool(t.url),
                                     "finished": dt.datetime.now().isoformat(timespec="seconds")}))  # fmt: skip
     log(f"  prepared {t.label} in {took:.0f} s")
     return t

@@ -65,6 +65,15 @@ class ScopedViewSetMixin:
     def get_queryset(self):
         return permissions.restrict(super().get_queryset(), self.request.user, self.perm_action)
 
+    def filter_queryset(self, queryset):
+        # Filters are list parameters. A detail route (retrieve, update, an action on one object)
+        # looks its key up in the scoped queryset from get_queryset() alone: building the filter
+        # set there (a deep copy of every filter, a form class per call) cost more CPU than the
+        # rest of the lookup, and a list parameter on a detail URL filtered nothing useful.
+        if getattr(self, "detail", False):
+            return queryset
+        return super().filter_queryset(queryset)
+
     def perform_create(self, serializer):
         with transaction.atomic():
             instance = serializer.save()

@@ -10,6 +10,7 @@ import base64
 import contextvars
 import datetime as dt
 import decimal
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -47,14 +48,21 @@ def _json_value(field: models.Field, value):
     return value
 
 
-def tracked_fields(model) -> list[models.Field]:
+@functools.cache
+def tracked_fields(model) -> tuple[models.Field, ...]:
+    # Cached per model: raw_state() runs for every row read (the baseline for the next save's diff).
     exclude = set(getattr(model, "history_exclude", ()))
-    return [f for f in model._meta.concrete_fields if f.name not in exclude and not f.primary_key]
+    return tuple(f for f in model._meta.concrete_fields if f.name not in exclude and not f.primary_key)
+
+
+@functools.cache
+def _tracked_attnames(model) -> tuple[str, ...]:
+    return tuple(f.attname for f in tracked_fields(model))
 
 
 def raw_state(obj) -> dict:
     """The in-memory values of the tracked fields (plaintext), keyed by attname."""
-    return {f.attname: getattr(obj, f.attname) for f in tracked_fields(type(obj))}
+    return {name: getattr(obj, name) for name in _tracked_attnames(type(obj))}
 
 
 def serialise(obj, state: dict | None = None, only: Iterable[str] | None = None) -> dict:

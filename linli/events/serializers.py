@@ -3,12 +3,13 @@
 from rest_framework import serializers
 
 from linli.areas.models import Area
+from linli.core.serializers import CachedFieldsMixin
 
 from .choices import EventChannel, Priority, Satisfaction
 from .models import Attachment, Department, Event, EventCategory, EventStep
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     attachments = serializers.SerializerMethodField()
 
     class Meta:
@@ -21,7 +22,7 @@ class StepSerializer(serializers.ModelSerializer):
                 for a in step.attachments.all()]  # fmt: skip
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     category_code = serializers.CharField(source="category.code", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     card = serializers.SerializerMethodField()

@@ -70,6 +70,32 @@ def test_stale_update_is_refused(api):
     assert Person.objects.get(pk=api["person"].pk).occupation == "教师"
 
 
+def test_detail_routes_read_the_object_once_and_tag_the_saved_version(api, django_assert_max_num_queries):
+    from django.contrib.contenttypes.models import ContentType
+
+    from linli.core.models import ObjectChange
+
+    url = f"/api/v1/persons/{api['person'].pk}/"
+    # The person and its two prefetches, once (the role grants are read once per request as well).
+    with django_assert_max_num_queries(4):
+        read = api["client"].get(url)
+    assert read.status_code == 200 and read["ETag"] == f'"{read.json()["version"]}"'
+    # A list parameter on a detail URL filters nothing: the object is found by its key and scope.
+    assert api["client"].get(url, {"sex": "2"}).status_code == 200
+    written = api["client"].patch(
+        url, {"occupation": "教师", "version": read.json()["version"]}, format="json"
+    )
+    assert written.status_code == 200
+    saved = Person.objects.get(pk=api["person"].pk)
+    assert saved.version == read.json()["version"] + 1 == written.json()["version"]
+    assert written["ETag"] == f'"{saved.version}"'
+    # The change history diffs against the row as read (not deferred): one update, the real change.
+    change = ObjectChange.objects.filter(
+        content_type=ContentType.objects.get_for_model(Person), object_id=str(saved.pk), action="update"
+    ).latest("pk")
+    assert "occupation" in change.postchange and "id_number" not in change.postchange
+
+
 def test_mass_assignment_is_ignored_or_refused(api, area_tree):
     url = f"/api/v1/persons/{api['person'].pk}/"
     version = api["client"].get(url).json()["version"]
@@ -149,3 +175,12 @@ def test_schema_and_docs_are_served_offline(api, client):
     assert schema.status_code == 200 and b"/api/v1/persons/" in schema.content
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui-bundle.js" in docs and "http" not in docs.replace("https://", "").split("<body>")[0]
+
+
+def test_cached_serializer_fields_are_fresh_per_instance():
+    from linli.registry.serializers import PersonSerializer
+
+    first, second = PersonSerializer(), PersonSerializer()
+    assert first.fields["area"] is not second.fields["area"]
+    assert first.fields["area"].parent is first and second.fields["area"].parent is second
+    assert list(first.fields) == list(second.fields)
