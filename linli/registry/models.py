@@ -315,6 +315,8 @@ class Household(ScopedRecord):
         verbose_name = _("户 household")
         verbose_name_plural = _("户 households")
         ordering = ["area_path", "number"]
+        # The list order with the key: a page's keys index-only (linli.core.pagination.page_rows).
+        indexes = [models.Index(fields=["area_path", "number", "id"], name="registry_household_path_number")]
 
     def __str__(self):
         return self.number
