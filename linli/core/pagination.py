@@ -21,7 +21,8 @@ def page_rows(queryset, start: int, stop: int) -> list:
     cheaply as page 1; the rows (with their joins) are then fetched for the page alone, instead
     of the planner sorting the scope's full rows to find them.
     """
-    if not isinstance(queryset, QuerySet) or queryset.query.distinct or stop <= start:
+    plain = not isinstance(queryset, QuerySet) or queryset.query.distinct or queryset.query.combinator
+    if plain or stop <= start:  # DISTINCT or UNION: slice as Django does (filter() cannot follow a union)
         return list(queryset[start:stop])
     keys = list(queryset.values_list("pk", flat=True)[start:stop])
     if not keys:
