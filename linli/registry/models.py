@@ -161,7 +161,7 @@ class Person(ScopedRecord):
     class Meta:
         verbose_name = _("人员 person")
         verbose_name_plural = _("人员 persons")
-        ordering = ["area_path", "pinyin"]
+        ordering = ["area_path", "pinyin", "id"]  # the key breaks ties: pages neither repeat nor skip
         constraints = [
             # One person, one record: an ID number may belong to one live record only.
             models.UniqueConstraint(
