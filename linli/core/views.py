@@ -8,14 +8,18 @@ after a write, inside the same transaction, that the object is still in the user
 the write back.
 """
 
+import functools
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext
 from django.views import generic
 
 from . import areafocus, permissions
 from .context import Channel, acting
+from .pagination import Paginator
 
 
 def policy(value: str, *, model: str | None = None):
@@ -88,6 +92,44 @@ def limit_choices(form, user) -> None:
             field.queryset = permissions.restrict(queryset, user, "view")
 
 
+class _PlainRows:
+    """A choice field's queryset whose ``iterator()`` is one plain SELECT of all its rows.
+
+    ModelChoiceIterator reads choices through ``QuerySet.iterator()``, which on PostgreSQL opens a
+    server-side cursor (``DECLARE … WITH HOLD``, ``FETCH``, ``CLOSE``: three round trips and a
+    materialised cursor) to read a few dozen areas, groups or tags on every list page.
+    """
+
+    _prefetch_related_lookups = ()
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def iterator(self, *args, **kwargs):
+        return iter(self.queryset.all())
+
+    def __getattr__(self, name):  # count(), exists(), model … for the iterator's other uses
+        return getattr(self.queryset, name)
+
+
+@functools.cache
+def _plain_iterator(base: type) -> type:
+    class PlainChoiceIterator(base):
+        def __init__(self, field):
+            super().__init__(field)
+            self.queryset = _PlainRows(self.queryset)
+
+    return PlainChoiceIterator
+
+
+def plain_choices(field) -> None:
+    """Read a model choice field's choices with one plain query (see :class:`_PlainRows`)."""
+    iterator = getattr(field, "iterator", None)
+    if isinstance(iterator, type) and issubclass(iterator, ModelChoiceIterator):
+        field.iterator = _plain_iterator(iterator)
+        field.widget.choices = field.choices  # the widget holds an iterator made with the old class
+
+
 def ensure_in_scope(obj, user, action: str) -> None:
     """Refuse (and so roll back) a write that put the object outside the user's scope."""
     visible = permissions.restrict(type(obj)._default_manager.filter(pk=obj.pk), user, action)
@@ -101,6 +143,7 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
     """A scoped list filtered by a django-filter FilterSet shared with the API and exports."""
 
     paginate_by = 50
+    paginator_class = Paginator  # a page's keys first, then its rows
     filterset_class = None
 
     def get_queryset(self):
@@ -114,6 +157,7 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
         self.filterset = self.filterset_class(self.query or None, queryset=queryset, request=self.request)
         limit_choices(self.filterset.form, self.request.user)
         for field in self.filterset.form.fields.values():
+            plain_choices(field)
             is_select = getattr(field.widget, "input_type", "") == "select"
             field.widget.attrs.setdefault("class", "form-select" if is_select else "form-control")
         if not self.filterset.is_bound:

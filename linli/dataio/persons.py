@@ -85,7 +85,8 @@ PERSON_CODE_FIELDS = ("sex", "ethnicity", "political_status", "education", "mari
 PERSON_TEXT_FIELDS = ("name", "registered_address", "note")
 # Columns Person.derive() recomputes from a field: written only when that field changed.
 DERIVED_FROM = {
-    "name": ("pinyin", "pinyin_initials", "pinyin_keys"),
+    "name": ("pinyin", "pinyin_initials", "pinyin_keys", "name_keys"),
+    "former_name": ("name_keys",),
     "id_number": ("id_number_masked", "id_number_bidx", "id_tail4_bidx", "id_tail5_bidx", "id_tail6_bidx"),
     "phone": ("phone_masked", "phone_bidx", "phone_tail4_bidx"),
     "area_id": ("area_path",),

@@ -43,3 +43,18 @@ def pinyin_columns(name: str) -> tuple[str, str, str]:
     full, initials = variants[0]
     keys = " ".join(dict.fromkeys(k for pair in variants for k in pair))
     return full[:100], initials[:20], f" {keys} "
+
+
+def name_keys(*names: str) -> str:
+    """The value of Person.name_keys: every suffix of each name, space-separated and space-framed.
+
+    ``name_keys("王建国", "王国")`` → ``" 王建国 建国 国 王国 国 "``. A text occurs in a name exactly when
+    ``" " + text`` occurs here (for a text without spaces), and that is a word-prefix pattern that
+    a trigram index answers from two characters on, where ``LIKE '%建国%'`` on the name itself
+    would have no trigram to look up.
+    """
+    keys = []
+    for name in names:
+        name = (name or "").strip()
+        keys += [name[i:] for i in range(len(name))]
+    return f" {' '.join(keys)} " if keys else ""

@@ -2,8 +2,21 @@
 
 What the box holds decides which indexes are asked (never a decrypting scan): an 18-character ID
 goes to the ID blind index, 4–6 trailing characters to the tail blind indexes, letters to the
-pinyin columns, ``3-2-501`` / ``3栋2单元501`` to the house room key. Results are ranked: exact
-identifiers first, then name and pinyin prefixes, then other matches.
+pinyin keys, other text to the name keys, ``3-2-501`` / ``3栋2单元501`` to the house room key.
+
+What a name matches (张建国, former name 张国):
+
+- Chinese text: any part of the name or the former name — ``张建国``, ``张建``, ``建国``, ``国``,
+  ``张国`` all find him. Ranked: the full name, then a name beginning with the text, then the rest.
+- Letters: the start of any reading's full pinyin or initials — ``zhangjianguo``, ``zhang``,
+  ``zhangj``, ``zjg``, ``zj``, ``z``; not a later syllable (``jianguo``) nor the former name's
+  pinyin. Ranked: the full pinyin or initials, then their prefixes, then other readings.
+
+Both are word-prefix patterns on a keys column (``LIKE '% zj%'`` on ``pinyin_keys``, ``LIKE
+'% 建国%'`` on ``name_keys``, which holds every suffix of both names), which PostgreSQL answers from
+a trigram (pg_trgm) GIN index from the first character's word start on, where ``LIKE '%建国%'`` on
+the name itself offers no trigram and scans the scope. SQLite scans (no index; small databases).
+Results are ranked: exact identifiers first, then name and pinyin prefixes, then other matches.
 """
 
 import re
@@ -71,14 +84,22 @@ def search_q(text: str) -> tuple[Q, list[tuple[Q, int]]]:
     if _LETTERS.match(lowered):
         exact = Q(pinyin=lowered) | Q(pinyin_initials=lowered)
         prefix = Q(pinyin__startswith=lowered) | Q(pinyin_initials__startswith=lowered)
+        # Every reading's full pinyin and initials are words of pinyin_keys (the first reading's
+        # are pinyin and pinyin_initials), so this word-prefix match holds the other two: it
+        # alone filters, as one trigram-index lookup (the ranks still tell them apart).
         variant = Q(pinyin_keys__contains=f" {lowered}")
-        q |= exact | prefix | variant
+        q |= variant
         ranks += [(exact, 2), (prefix, 3), (variant, 4)]
     elif not raw.isascii():
         exact = Q(name=raw)
         prefix = Q(name__startswith=raw)
-        other = Q(name__contains=raw) | Q(former_name__contains=raw)
-        q |= exact | prefix | other
+        if any(c.isspace() for c in raw):
+            other = Q(name__contains=raw) | Q(former_name__contains=raw)  # rare: not a word prefix
+        else:
+            # The text occurs in the name or the former name: a word prefix of name_keys, which
+            # holds their every suffix (one trigram-index lookup, even for two characters).
+            other = Q(name_keys__contains=f" {raw}")
+        q |= other
         ranks += [(exact, 2), (prefix, 3), (other, 5)]
     return q, ranks
 

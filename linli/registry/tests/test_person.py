@@ -88,6 +88,74 @@ def test_pinyin_columns_cover_heteronym_surnames(area_tree):
     assert " shanxiongxin " in person.pinyin_keys and " sxx " in person.pinyin_keys
 
 
+def test_name_keys_hold_every_suffix_of_name_and_former_name(area_tree):
+    from linli.registry.naming import name_keys
+
+    person = make_person(area_tree["grids"][0], name="王建国", former_name="王国")
+    assert person.name_keys == " 王建国 建国 国 王国 国 " == name_keys("王建国", "王国")
+    person.former_name = ""
+    person.save()
+    assert Person.objects.get(pk=person.pk).name_keys == " 王建国 建国 国 "
+    assert name_keys("", "") == ""
+
+
+def test_name_and_pinyin_search_meaning(area_tree):
+    """What the search box finds by name (the list in linli/registry/search.py), and in which order."""
+    from linli.registry.search import search_persons
+
+    grid = area_tree["grids"][0]
+    jianguo = make_person(grid, name="张建国", former_name="张国")
+    jian = make_person(grid, name="张建")
+    other = make_person(grid, name="李建国")
+    single = make_person(grid, name="单雄信")
+    make_person(grid, name="王五")
+
+    def found(text):
+        return list(search_persons(Person.objects.all(), text))
+
+    assert found("张建") == [jian, jianguo]  # the full name first, then names beginning with it
+    assert found("建国") == [other, jianguo]  # any part of the name (ranked alike: by pinyin)
+    assert found("国") == [other, jianguo]
+    assert found("张国") == [jianguo]  # the former name
+    assert found("张建国") == [jianguo]
+    assert found("建 国") == []  # a space is not part of any name
+    assert found("赵") == []
+    assert found("zj") == [jian, jianguo]  # initials: exact before prefix
+    assert found("zjg") == [jianguo]
+    assert found("zhang") == [jian, jianguo]  # the start of the full pinyin
+    assert found("zhangjianguo") == [jianguo]
+    assert found("jianguo") == []  # a later syllable is not a prefix of any reading
+    assert found("sxx") == [single]  # another reading (单 shan) counts too
+    assert found("ZS") == found("zs") == []
+    assert found("张%") == [] and found("张_") == []  # LIKE wildcards are literal
+
+
+def test_migration_backfills_name_keys_like_derive(area_tree):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("linli.registry.migrations.0004_person_name_keys_trigram_search")
+    people = [
+        make_person(area_tree["grids"][0], name="王建国", former_name="王国"),
+        make_person(area_tree["grids"][0], name="阿依古丽·买买提"),
+        make_person(area_tree["grids"][0], name="李", former_name=""),
+    ]
+    wanted = {p.pk: p.name_keys for p in people}
+    Person.objects.update(name_keys="")
+
+    class Editor:  # what backfill() uses of a schema editor, inside the test's transaction
+        def __init__(self):
+            self.connection = connection
+
+        def execute(self, sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    migration.backfill(apps, Editor())
+    assert dict(Person.objects.values_list("pk", "name_keys")) == wanted
+
+
 def test_one_live_record_per_id_number(area_tree):
     first = make_person(area_tree["grids"][0])
     duplicate = Person(area=area_tree["grids"][1], name="张三", id_number=first.id_number)
