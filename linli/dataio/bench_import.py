@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings.LINLI_IMPORT_MAX_ROWS = max(args.rows, conf.max_rows())
     settings.LINLI_IMPORT_MAX_MB = max(200, conf.max_upload_bytes() // conf.MB)
+    settings.LINLI_IMPORT_MAX_UNZIPPED_MB = max(4096, conf.max_unzipped_bytes() // conf.MB)  # a 1M-row .xlsx
     work = Path(tempfile.mkdtemp(prefix="linli-bench-"))
     settings.MEDIA_ROOT = work / "media"
 
