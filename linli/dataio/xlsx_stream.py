@@ -27,7 +27,7 @@ from pyexpat import ParserCreate, errors
 from xml.parsers import expat
 
 BLOCK = 256 * 1024
-NS_SEP = "}"
+NS_SEP = ":"  # no namespace processing: "x:c" and "c" are both the local name "c"
 RELS_OFFICE_DOCUMENT = "/officeDocument"
 BUILTIN_DATE_FORMATS = set(range(14, 23)) | set(range(27, 37)) | set(range(45, 48)) | set(range(50, 59))
 BUILTIN_DURATION_FORMATS = {46}
@@ -48,7 +48,7 @@ def _refuse_dtd(*_args):
 
 
 def _parser(start=None, end=None, text=None):
-    parser = ParserCreate(namespace_separator=NS_SEP)
+    parser = ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _refuse_dtd
     parser.EntityDeclHandler = _refuse_dtd
@@ -221,15 +221,22 @@ def _styles(archive: zipfile.ZipFile, name: str | None) -> list[str]:
     return kinds
 
 
+_COLUMNS: dict[str, int] = {}
+
+
 def _column_index(ref: str) -> int:
-    """0-based column of a cell reference such as ``"AB12"``."""
-    match = _CELL_REF.match(ref)
-    if not match:
-        return -1
-    index = 0
-    for ch in match.group(1):
-        index = index * 26 + ord(ch) - 64
-    return index - 1
+    """0-based column of a cell reference such as ``"AB12"`` (-1 if it is not one)."""
+    letters = ref.rstrip("0123456789")
+    index = _COLUMNS.get(letters)
+    if index is None:
+        index = -1
+        if letters.isascii() and letters.isalpha() and letters.isupper() and len(letters) <= 3:
+            index = 0
+            for ch in letters:
+                index = index * 26 + ord(ch) - 64
+            index -= 1
+            _COLUMNS[letters] = index
+    return index
 
 
 def _excel_datetime(value: float, date1904: bool):
