@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dry-run-only", action="store_true")
     parser.add_argument("--xlsx", action="store_true", help="import the ledger as an .xlsx (inline strings)")
+    parser.add_argument("--ledger", type=Path, help="import this ledger file (made by an earlier run) as is")
     parser.add_argument("--profile", action="store_true", help="print the top functions of the commit")
     args = parser.parse_args(argv)
     setup_django()
@@ -183,14 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     user = bench_user(community)
     ledger = work / "ledger.csv"
     started = time.perf_counter()
-    households = write_ledger(ledger, args.rows, args.grids, args.seed, args.phone_seed)
     print(f"database: {connection.vendor} {settings.DATABASES['default']['NAME']}")
-    print(f"generated {args.rows} rows in {households} households, {ledger.stat().st_size / 1e6:.1f} MB "
-          f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
+    if args.ledger:
+        ledger = args.ledger
+    else:
+        households = write_ledger(ledger, args.rows, args.grids, args.seed, args.phone_seed)
+        print(f"generated {args.rows} rows in {households} households, {ledger.stat().st_size / 1e6:.1f} MB "
+              f"({time.perf_counter() - started:.1f} s)")  # fmt: skip
     people_before = Person.objects.count()
     changes_before = ObjectChange.objects.count()
 
-    if args.xlsx:
+    if args.xlsx and ledger.suffix != ".xlsx":
         ledger = write_xlsx(ledger)
         print(f"as .xlsx: {ledger.stat().st_size / 1e6:.1f} MB; peak RSS so far {peak_rss_mb():.0f} MB")
     with open(ledger, "rb") as fh:
