@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import re
 import zipfile
+import zlib
 from array import array
 from collections.abc import Iterator
 from pyexpat import ParserCreate, errors
@@ -37,6 +38,11 @@ _QUOTED = re.compile(r'"[^"]*"|\\.|_.|\*.')
 
 class XlsxError(Exception):
     """The workbook's structure cannot be read (the caller turns this into an UnsafeFile)."""
+
+
+#: What a damaged part raises while it is decompressed or parsed (a bad CRC, a truncated stream,
+#: a row number that is not a number); the safety checks have already read every part once.
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, OverflowError)
 
 
 def _local(name: str) -> str:
@@ -73,6 +79,8 @@ def _parse_part(archive: zipfile.ZipFile, name: str, parser) -> None:
         raise XlsxError(f"{name}: {errors.messages.get(exc.code, exc)}") from exc
     except KeyError as exc:
         raise XlsxError(f"missing part {name}") from exc
+    except DAMAGED as exc:
+        raise XlsxError(f"{name}: {exc}") from exc
 
 
 def _resolve(base: str, target: str) -> str:
@@ -248,7 +256,7 @@ def _excel_datetime(value: float, date1904: bool):
         base = dt.datetime(1899, 12, 30)
     try:
         moment = base + dt.timedelta(milliseconds=round(value * 86_400_000))
-    except OverflowError:
+    except (OverflowError, ValueError):  # out of the calendar, inf, nan
         return value
     if moment.time() == dt.time():
         return moment.date()
@@ -324,7 +332,7 @@ class Workbook:
                     parser.Parse(block, False)
         except _Stop:
             pass
-        except (expat.ExpatError, KeyError) as exc:
+        except (expat.ExpatError, KeyError, *DAMAGED) as exc:
             raise XlsxError(str(exc)) from exc
         ref = found.get("ref", "").rpartition(":")[2]
         match = _CELL_REF.fullmatch(ref)
@@ -412,7 +420,10 @@ class Workbook:
                 if fmt == "date":
                     return _excel_datetime(number, date1904)
                 if fmt == "duration":
-                    return dt.timedelta(milliseconds=round(number * 86_400_000))
+                    try:
+                        return dt.timedelta(milliseconds=round(number * 86_400_000))
+                    except (OverflowError, ValueError):
+                        return number
                 return number
             if kind == "s":
                 try:
@@ -442,6 +453,8 @@ class Workbook:
             raise XlsxError(errors.messages.get(exc.code, str(exc))) from exc
         except KeyError as exc:
             raise XlsxError(f"missing part {self.sheet_part}") from exc
+        except DAMAGED as exc:
+            raise XlsxError(f"{self.sheet_part}: {exc}") from exc
         yield from done
         done.clear()
 

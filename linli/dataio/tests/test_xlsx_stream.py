@@ -140,3 +140,16 @@ def test_a_dtd_is_refused_by_the_streaming_parser(tmp_path):
             list(book.rows())
     finally:
         book.close()
+
+
+def test_a_damaged_sheet_is_refused_not_crashed(settings, tmp_path):
+    settings.LINLI_IMPORT_XLSX_STREAM_MB = 0
+    good = zipfile.ZipFile(io.BytesIO(xlsx_bytes(family("4201050010001"))))
+    parts = {name: good.read(name) for name in good.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b'<row r="2"', b'<row r="zwei"'
+    )
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(zip_bytes(parts))
+    with pytest.raises(UnsafeFile):
+        list(Source(path, XLSX).rows())
