@@ -76,6 +76,7 @@ def _allow_big_files(rows: int) -> None:
 
     settings.LINLI_IMPORT_MAX_ROWS = max(rows + 10, conf.max_rows())
     settings.LINLI_IMPORT_MAX_MB = max(4096, conf.max_upload_bytes() // conf.MB)
+    settings.LINLI_IMPORT_MAX_UNZIPPED_MB = max(4096, conf.max_unzipped_bytes() // conf.MB)
     settings.MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="linli-bench-media-"))
 
 

@@ -1,7 +1,9 @@
 """Read an uploaded table row by row: the first worksheet of an .xlsx, or a CSV.
 
-Only python-calamine parses xlsx XML (no DTD, no entity expansion); files reach this module
-after :mod:`linli.dataio.safety` has checked them. Rows come out as ``(row_number, cells)`` with
+An .xlsx is read whole by python-calamine (fast), or, above ``LINLI_IMPORT_XLSX_STREAM_MB``,
+streamed by :mod:`linli.dataio.xlsx_stream` (expat, bounded memory; same cell types); neither
+accepts a DTD or expands entities. Files reach this module after :mod:`linli.dataio.safety` has
+checked them. Rows come out as ``(row_number, cells)`` with
 the row number a worker sees in Excel (1-based, header included), so error reports point at the
 right line. Cells keep the types the reader gave them (``float``, ``date``, ``str``); the column
 specs convert them.
@@ -50,6 +52,9 @@ class Source:
             return None
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list]]:
+        if self.size > conf.xlsx_stream_bytes():
+            yield from self._xlsx_stream_rows()
+            return
         from python_calamine import CalamineError, CalamineWorkbook
 
         try:
@@ -72,6 +77,30 @@ class Source:
             # iter_rows() starts at the sheet's first row (row 1), whatever the used range.
             for index, cells in enumerate(sheet.iter_rows()):
                 yield index + 1, cells
+        finally:
+            workbook.close()
+
+    def _xlsx_stream_rows(self) -> Iterator[tuple[int, list]]:
+        from .xlsx_stream import Workbook, XlsxError
+
+        try:
+            workbook = Workbook(self.path)
+        except XlsxError as exc:
+            raise UnsafeFile(
+                gettext("无法读取工作簿：%(exc)s (the workbook cannot be read)") % {"exc": exc}
+            ) from exc
+        try:
+            ceiling = conf.max_rows() + HEADER_SCAN_ROWS
+            declared = workbook.last_row()  # the sheet's <dimension>, for the progress bar only
+            self.total_rows = declared if declared and declared <= ceiling else None
+            for number, cells in workbook.rows():
+                if number > ceiling:  # refused as it comes: the whole sheet is never held
+                    raise UnsafeFile(too_many_rows_message())
+                yield number, cells
+        except XlsxError as exc:
+            raise UnsafeFile(
+                gettext("无法读取工作簿：%(exc)s (the workbook cannot be read)") % {"exc": exc}
+            ) from exc
         finally:
             workbook.close()
 
