@@ -46,25 +46,15 @@ def import_setup(args) -> dict:
 
 def ledger(args) -> dict:
     """The ledger file (the generator of ``linli.dataio.bench_import``), and its .xlsx twin."""
-    from linli.dataio.bench_import import write_ledger
+    from linli.dataio.bench_import import write_ledger, write_xlsx
 
     csv_path = Path(args.file)
     started = time.perf_counter()
     households = write_ledger(csv_path, args.rows, args.grids, args.seed)
     result = {"csv": str(csv_path), "households": households, "csv_seconds": time.perf_counter() - started}
     if args.xlsx:
-        import xlsxwriter
-
         started = time.perf_counter()
-        xlsx_path = csv_path.with_suffix(".xlsx")
-        workbook = xlsxwriter.Workbook(str(xlsx_path), {"constant_memory": True, "strings_to_numbers": False})
-        sheet = workbook.add_worksheet("人员及户")
-        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
-            for r, row in enumerate(csv.reader(fh)):
-                for c, value in enumerate(row):
-                    if value:
-                        sheet.write_string(r, c, value)
-        workbook.close()
+        xlsx_path = write_xlsx(csv_path)
         result.update(xlsx=str(xlsx_path), xlsx_seconds=time.perf_counter() - started)
     return result
 
