@@ -166,7 +166,8 @@ def update(
         obj._prepare_related_fields_for_save(operation_name="bulk_update", fields=targets)
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), meta.pk
-    convert = [_update_converter(f, connection) for f in targets]
+    # As bulk_update: the attribute as set (no pre_save, so auto_now stamps only what is listed).
+    convert = [_converter(f, connection, pre_save=False) for f in targets]
     updated = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -191,13 +192,6 @@ def update(
                 cursor.executemany(sql, [[*(c(obj) for c in convert), obj.pk] for obj in batch])
                 updated += cursor.rowcount
     return updated
-
-
-def _update_converter(field: models.Field, connection):
-    if _is_plain(field):
-        return attrgetter(field.attname)
-    # As bulk_update: the attribute as set (no pre_save, so auto_now stamps only what is listed).
-    return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
 
 
 def _next_keys(connection, meta, n: int) -> list[int]:
@@ -230,8 +224,14 @@ def _is_plain(field: models.Field) -> bool:
     )
 
 
-def _converter(field: models.Field, connection):
-    """``obj -> database value`` for one column: the attribute itself when that is what Django would send."""
+def _converter(field: models.Field, connection, *, pre_save: bool = True):
+    """``obj -> database value`` for one column: the attribute itself when that is what Django would send.
+
+    Inserts go through the field's ``pre_save`` (``auto_now`` stamps) as ``bulk_create`` does;
+    updates (``pre_save=False``) send the attribute as set, as ``bulk_update`` does.
+    """
     if _is_plain(field):
         return attrgetter(field.attname)
+    if not pre_save:
+        return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
     return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)

@@ -302,6 +302,26 @@ def household_birth(request, pk):
     )
 
 
+def _form_errors(form) -> list[str]:
+    """Each wrong field named in its message ("新户号: …")."""
+    return [f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()]
+
+
+def _posted_relation(request, person, label: str, allowed: set[str]) -> tuple[str, str | None]:
+    """The relation posted for ``person`` (``relation_<pk>``) and, if it is not allowed, the error."""
+    relation = request.POST.get(f"relation_{person.pk}", "")
+    if relation in allowed:
+        return relation, None
+    invalid = django_forms.ChoiceField.default_error_messages["invalid_choice"]
+    return relation, f"{label}: {person.name} {invalid % {'value': relation}}"
+
+
+def _service_errors(exc: ValidationError, form) -> list[str]:
+    """A life-event service's refusal; a date in the future is put on the form's date field."""
+    dated = getattr(exc, "code", None) == "future_date"
+    return [f"{form.fields['date'].label}: {m}" if dated else m for m in exc.messages]
+
+
 @policy("registry.change_household")
 @login_required
 def household_split(request, pk):
@@ -310,27 +330,23 @@ def household_split(request, pk):
     members = [m for m in household.current_members() if m.relation != HEAD_RELATION]
     error = None
     if request.method == "POST":
-        # Each wrong field is named in its message ("新户号: …"); nothing is written unless all are right.
+        # Nothing is written unless every field is right.
         form = forms.SplitForm(request.POST)
-        error = [f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()]
+        error = _form_errors(form)
         codes = {code for code, _label in lookup.choices("relation")}
         chosen = {}
         for m in members:
-            relation = request.POST.get(f"relation_{m.person_id}", "")
             if request.POST.get(f"member_{m.person_id}"):
-                chosen[m.person] = relation
-                if relation not in codes:
-                    invalid = django_forms.ChoiceField.default_error_messages["invalid_choice"]
-                    error.append(
-                        f"{gettext('在新户中的关系')}: {m.person.name} {invalid % {'value': relation}}"
-                    )
+                chosen[m.person], wrong = _posted_relation(
+                    request, m.person, gettext("在新户中的关系"), codes
+                )
+                error += [wrong] if wrong else []
         if not error:
             try:
                 new = services.split_household(household, members=chosen, date=form.cleaned_data["date"],
                                                new_number=form.cleaned_data["number"])  # fmt: skip
             except ValidationError as exc:
-                dated = getattr(exc, "code", None) == "future_date"
-                error = [f"{form.fields['date'].label}: {m}" if dated else m for m in exc.messages]
+                error = _service_errors(exc, form)
             else:
                 messages.success(request, gettext("已分户，新户号 %(number)s") % {"number": new.number})
                 return redirect("registry:household", pk=new.pk)
@@ -349,28 +365,27 @@ def household_merge(request, pk):
     candidates = permissions.restrict(
         Household.objects.filter(status=HouseholdStatus.ACTIVE), request.user, "change"
     )
-    codes = {code for code, _label in lookup.choices("relation")}
+    choices = [(code, label) for code, label in lookup.choices("relation") if code != HEAD_RELATION]
     form = forms.HouseholdMergeForm(request.POST or None, source=source, candidates=candidates)
     error = None
     if request.method == "POST":
-        # Each wrong field is named ("并入户号: …"); nothing is written unless all are right.
+        # Nothing is written unless every field is right.
         valid = form.is_valid()
-        error = [f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()]
+        error = _form_errors(form)
+        allowed = {code for code, _label in choices}
         relations = {}
         for m in members:
-            relation = request.POST.get(f"relation_{m.person_id}", "")
-            relations[m.person] = relation
-            if relation not in codes or relation == HEAD_RELATION:
-                invalid = django_forms.ChoiceField.default_error_messages["invalid_choice"]
-                error.append(f"{gettext('与新户主的关系')}: {m.person.name} {invalid % {'value': relation}}")
+            relations[m.person], wrong = _posted_relation(
+                request, m.person, gettext("与新户主的关系"), allowed
+            )
+            error += [wrong] if wrong else []
         if valid and not error:
             target = form.cleaned_data["target"]
             try:
                 services.merge_households(source, target, relations=relations, date=form.cleaned_data["date"],
                                           note=form.cleaned_data["note"])  # fmt: skip
             except ValidationError as exc:
-                dated = getattr(exc, "code", None) == "future_date"
-                error = [f"{form.fields['date'].label}: {m}" if dated else m for m in exc.messages]
+                error = _service_errors(exc, form)
             else:
                 messages.success(
                     request,
@@ -378,10 +393,9 @@ def household_merge(request, pk):
                     % {"source": source.number, "target": target.number},
                 )
                 return redirect("registry:household", pk=target.pk)
-    relations = [(code, label) for code, label in lookup.choices("relation") if code != HEAD_RELATION]
     return render(request, "registry/merge_household.html",
                   {"household": source, "members": members, "form": form, "error": error,
-                   "relations": relations})  # fmt: skip
+                   "relations": choices})  # fmt: skip
 
 
 # -- houses and buildings ----------------------------------------------------------------------------
