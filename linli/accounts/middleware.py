@@ -11,6 +11,7 @@ from django.utils import timezone
 from linli.core import permissions
 
 LOGIN_AT = "linli_login_at"
+RENEWED_AT = "linli_renewed_at"
 # Paths a user may reach while a password change or two-factor step is pending.
 OPEN_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/healthz")
 
@@ -22,12 +23,16 @@ class SessionPolicyMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
+            now = time.time()
             login_at = request.session.get(LOGIN_AT)
             if login_at is None:
-                request.session[LOGIN_AT] = time.time()
-            elif time.time() - login_at > settings.SESSION_ABSOLUTE_SECONDS:
+                request.session[LOGIN_AT] = now
+            elif now - login_at > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 return redirect(f"{reverse('login')}?expired=1")
+            if now - request.session.get(RENEWED_AT, 0) >= settings.SESSION_RENEW_SECONDS:
+                # A changed session is saved with a fresh expiry (the idle timeout restarts).
+                request.session[RENEWED_AT] = now
             if not request.path.startswith(OPEN_PREFIXES):
                 if password_expired(user):
                     return redirect("password_change")

@@ -248,3 +248,24 @@ class House(ScopedRecord):
             self.address = self.compose_address()
         self.room_key = self.compose_room_key()
         super().save(*args, **kwargs)
+
+
+def picker_areas(tops: list[str], selected_path: str | None = None) -> list[Area]:
+    """The areas an area filter offers, by path: the scope's top nodes (``tops``, the collapsed
+    paths of the user's grants), the path from its top down to the selected area, and the children
+    of every node on that path — one level at a time, like the area tree.
+
+    Listing every area of the scope made a sub-district user's select the costliest part of a list
+    page (about 120 options, 17 ms of 70 at 1M residents). Any area in scope stays a valid filter
+    value (the area tree links to grids directly); only the offered options are bounded.
+    """
+    if not tops:
+        return []
+    expanded = set(tops)
+    top = next((t for t in tops if selected_path and selected_path.startswith(t)), None)
+    if top is not None:
+        expanded |= {selected_path[:n] for n in range(len(top), len(selected_path) + 1, Area.steplen)}
+    wanted = models.Q(path__in=expanded)
+    for path in expanded:
+        wanted |= models.Q(path__startswith=path, depth=len(path) // Area.steplen + 1)
+    return list(Area.objects.filter(wanted).order_by("path"))

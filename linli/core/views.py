@@ -92,6 +92,28 @@ def limit_choices(form, user) -> None:
             field.queryset = permissions.restrict(queryset, user, "view")
 
 
+def offer_area_levels(form, user, name: str = "area") -> None:
+    """Let an area filter offer the user's scope one level at a time (see ``picker_areas``).
+
+    The field still accepts any area in scope; the options are the top nodes, the path down to the
+    chosen area and the children along it, indented by level.
+    """
+    from linli.areas.models import Area, picker_areas
+
+    field = form.fields.get(name)
+    if getattr(field, "queryset", None) is None or field.queryset.model is not Area:
+        return
+    chosen = form.data.get(name) if form.is_bound else None
+    chosen_path = None
+    if chosen and str(chosen).isdigit():
+        chosen_path = field.queryset.filter(pk=chosen).values_list("path", flat=True).first()
+    areas = picker_areas(permissions.scope_paths(user, permissions.perm_name(Area, "view")), chosen_path)
+    top = min((a.depth for a in areas), default=0)
+    # U+3000 (ideographic space) indents: browsers strip ASCII spaces at the start of an option.
+    options = [(a.pk, "\u3000" * (a.depth - top) + a.name) for a in areas]
+    field.widget.choices = [("", field.empty_label or "---------"), *options]
+
+
 class _PlainRows:
     """A choice field's queryset whose ``iterator()`` is one plain SELECT of all its rows.
 
@@ -160,6 +182,7 @@ class ObjectListView(ScopedViewMixin, generic.ListView):
             plain_choices(field)
             is_select = getattr(field.widget, "input_type", "") == "select"
             field.widget.attrs.setdefault("class", "form-select" if is_select else "form-control")
+        offer_area_levels(self.filterset.form, self.request.user)
         if not self.filterset.is_bound:
             return queryset
         # An invalid filter (e.g. a group the user may not filter by) shows its error and no rows,
@@ -197,6 +220,7 @@ __all__ = [
     "acting",
     "ensure_in_scope",
     "limit_choices",
+    "offer_area_levels",
     "policy",
     "require_perm",
 ]

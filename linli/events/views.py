@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from linli.areas.models import Area
 from linli.core import areafocus, permissions
-from linli.core.views import policy
+from linli.core.views import offer_area_levels, policy
 
 from . import access, metrics, workflow
 from .choices import OPEN_STATES, StepAction
@@ -129,6 +129,7 @@ def event_list(request):
     form.fields["area"].queryset = permissions.restrict(
         Area.objects.all(), request.user, "view", field="path"
     )
+    offer_area_levels(form, request.user)
     data = form.cleaned_data if form.is_valid() else {}
     queryset = filter_events(queryset, data).select_related("category", "area", "department", "location_area")
     page = Paginator(queryset.order_by("-reported_at", "-id"), 30).get_page(request.GET.get("page"))

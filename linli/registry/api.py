@@ -52,6 +52,8 @@ class VersionedUpdateMixin:
             self.perform_update(serializer)
         if getattr(instance, "_prefetched_objects_cache", None):
             instance._prefetched_objects_cache = {}  # as DRF does: related rows may have changed
+        for attr in [a for a in vars(instance) if a.startswith(s.PREFETCHED)]:
+            delattr(instance, attr)  # the same for prefetches into plain lists
         response = Response(serializer.data)
         response["ETag"] = etag(instance)
         return response
@@ -87,8 +89,12 @@ class PersonViewSet(VersionedUpdateMixin, ScopedModelViewSet):
             # which deferring would fetch again in three more queries.
             queryset = queryset.defer("id_number", "phone")
         return queryset.prefetch_related(
-            Prefetch("memberships", queryset=current),
-            Prefetch("group_memberships", queryset=GroupMembership.objects.select_related("group_type")),
+            Prefetch("memberships", queryset=current, to_attr=s.PREFETCHED + "memberships"),
+            Prefetch(
+                "group_memberships",
+                queryset=GroupMembership.objects.select_related("group_type"),
+                to_attr=s.PREFETCHED + "group_memberships",
+            ),  # fmt: skip
         ).order_by("pk")
 
     @extend_schema(request=s.RevealSerializer, responses={200: s.RevealedSerializer})
@@ -149,7 +155,10 @@ class HouseholdViewSet(VersionedUpdateMixin, ScopedModelViewSet):
     def get_queryset(self):
         members = Membership.objects.filter(end_date__isnull=True).select_related("person")
         return (
-            super().get_queryset().prefetch_related(Prefetch("memberships", queryset=members)).order_by("pk")
+            super()
+            .get_queryset()
+            .prefetch_related(Prefetch("memberships", queryset=members, to_attr=s.PREFETCHED + "memberships"))
+            .order_by("pk")
         )
 
 

@@ -75,6 +75,15 @@ class PersonQuerySet(ScopedRecordQuerySet):
         return self.filter(phone_tail4_bidx=blind("phone_tail4", tail[-4:]))
 
 
+def choice_label(choices: type[models.Choices], value: str) -> str:
+    """``get_FOO_display`` for list pages: it hashes every choice on each call (a list page
+    renders 50 rows); an enum lookup does not."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 class Person(ScopedRecord):
     """A resident (实有人口), with fields after GB/T 31000-2015 and MZ/T 090-2017.
 
@@ -188,6 +197,10 @@ class Person(ScopedRecord):
 
     def __str__(self):
         return self.name
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(PersonStatus, self.status)
 
     # -- derived values -----------------------------------------------------------------------
     def derive(self) -> None:
@@ -326,6 +339,10 @@ class Household(ScopedRecord):
 
     def __str__(self):
         return self.number
+
+    @property
+    def status_label(self) -> str:
+        return choice_label(HouseholdStatus, self.status)
 
     def save(self, *args, **kwargs):
         if self.pk:

@@ -44,13 +44,23 @@ def scoped(model, user, action: str, **lookup):
 
 
 # -- persons ---------------------------------------------------------------------------------------
+LIST_COLUMNS = ("area", "house", "name", "id_number_masked", "sex", "birth_date", "phone_masked", "status")
+
+
 class PersonListView(ObjectListView):
     model = Person
     filterset_class = PersonFilterSet
     template_name = "registry/person_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("area", "house").defer("id_number", "phone")
+        # Only the columns the table shows: a full row is ~40 columns plus the area's boundary
+        # GeoJSON, and reading them cost more than rendering the page (docs/performance.md).
+        return (
+            super()
+            .get_queryset()
+            .select_related("area", "house")
+            .only(*LIST_COLUMNS, "area__name", "house__address")
+        )
 
 
 class PersonDetailView(ObjectDetailView):
@@ -229,7 +239,13 @@ class HouseholdListView(ObjectListView):
     template_name = "registry/household_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().with_head().select_related("area", "house")
+        return (
+            super()
+            .get_queryset()
+            .with_head()
+            .select_related("area", "house")
+            .only("area", "house", "number", "status", "area__name", "house__address")
+        )
 
 
 class HouseholdDetailView(ObjectDetailView):

@@ -1,12 +1,15 @@
+import datetime as dt
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -86,9 +89,29 @@ def test_absolute_session_lifetime(client, area_tree):
 
 
 @pytest.mark.django_db
-def test_idle_timeout_is_30_minutes_and_renewed_on_each_request(settings):
-    assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST
+def test_idle_timeout_is_30_minutes_and_renewed_by_use_at_most_once_a_minute(client, area_tree):
+    from unittest import mock
+
+    from django.contrib.sessions.models import Session
+
+    assert settings.SESSION_COOKIE_AGE == 30 * 60 and settings.SESSION_RENEW_SECONDS == 60
+    make_user("gw", "grid_worker", area_tree["grids"][0])
+    login(client, "gw")
+    key = client.session.session_key
+
+    def expiry_after_request(at: float):
+        with mock.patch("linli.accounts.middleware.time.time", return_value=at):
+            assert client.get(reverse("home")).status_code == 200
+        return Session.objects.get(session_key=key).expire_date
+
+    start = time.time()
+    first = expiry_after_request(start)
+    assert first > timezone.now() + dt.timedelta(minutes=29)
+    # Within the minute the session is not written again: the expiry stays where it was.
+    Session.objects.filter(session_key=key).update(expire_date=first - dt.timedelta(minutes=5))
+    assert expiry_after_request(start + 30) == first - dt.timedelta(minutes=5)
+    # After it, a request renews the idle timeout.
+    assert expiry_after_request(start + 61) > timezone.now() + dt.timedelta(minutes=29)
 
 
 @pytest.mark.django_db
