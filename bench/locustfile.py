@@ -34,7 +34,9 @@ class Staff(FastHttpUser):
 
     @task(4)
     def list_persons(self):
-        self.client.get(f"/api/v1/persons/?page={self.rng.randint(1, 20)}", name="list", headers=self.auth)
+        # The API pages by limit/offset: one of the first 20 pages of 50.
+        offset = 50 * self.rng.randrange(20)
+        self.client.get(f"/api/v1/persons/?limit=50&offset={offset}", name="list", headers=self.auth)
 
     @task(4)
     def search(self):

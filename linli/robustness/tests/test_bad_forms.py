@@ -465,7 +465,10 @@ def counts(spec=None, objects=None):
 def error_fields(response) -> set[str]:
     """Field names with errors in any form the page was rendered with."""
     names = set()
-    for ctx in response.context or []:
+    # One rendered template gives its Context, several a ContextList (widgets render through
+    # Jinja2, so a page with a form is often one template).
+    contexts = [response.context] if hasattr(response.context, "flatten") else response.context or []
+    for ctx in contexts:
         for value in ctx.flatten().values() if hasattr(ctx, "flatten") else []:
             errors = getattr(value, "errors", None)
             if hasattr(value, "fields") and isinstance(errors, dict):
