@@ -136,7 +136,9 @@ def section_web(opts, t: prepare.Target, sections: set[str]) -> list[Figure]:
         section = page["section"]
         figure = Figure(f"{key}_p95", section, page["label"] + " p95", "ms", values=page["p95"],
                         note=_latency_note(page))  # fmt: skip
-        if section in ("search", "lists"):
+        if section == "reference":
+            pass  # a floor shown beside /healthz, no target
+        elif section in ("search", "lists"):
             figure.references, figure.reference_label = healthz["p95"], "/healthz p95"
             figure.max_value, figure.max_ratio = 50, 5
         else:

@@ -324,7 +324,14 @@ def web(args) -> dict:
             "reference",
             lambda: _time(clients["subdistrict"], "/healthz", n),
         ),
-    ]
+        # Floors of a signed-in request, beside /healthz (no session, no user, one SELECT 1): the
+        # API root (token or session, grants, DRF) and an API list of one row (plus the scoped
+        # count and one serialised resident) — what a 50-row page adds is the rest.
+        ("api_root", "signed-in trivial API call /api/v1/", "reference",
+         lambda: _time(clients["subdistrict"], "/api/v1/", n)),
+        ("api_list_one", "API person list of 1 row, sub-district user", "reference",
+         lambda: _time(clients["subdistrict"], "/api/v1/persons/?limit=1", n)),
+    ]  # fmt: skip
     for key in ("name", "initials", "id_tail4", "phone_tail4", "household"):
         pages.append(
             (

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED = {
     "import_csv", "import_xlsx", "xlsx_read", "import_dry_run", "import_rate", "import_rss", "import_cpu_rate", "healthz_p95",
+    "api_root_p95", "api_list_one_p95",
     "search_name_p95", "search_initials_p95", "search_id_tail4_p95", "search_phone_tail4_p95",
     "search_household_p95", "api_search_name_p95", "list_grid_p95", "list_community_deep_p95",
     "list_subdistrict_filtered_p95", "households_subdistrict_p95", "api_list_community_p95",
