@@ -268,4 +268,4 @@ def picker_areas(tops: list[str], selected_path: str | None = None) -> list[Area
     wanted = models.Q(path__in=expanded)
     for path in expanded:
         wanted |= models.Q(path__startswith=path, depth=len(path) // Area.steplen + 1)
-    return list(Area.objects.filter(wanted).order_by("path"))
+    return list(Area.objects.filter(wanted).only("name", "path", "depth").order_by("path"))
