@@ -159,7 +159,7 @@ class PersonHouseholdSpec:
         )
 
     # -- checking -----------------------------------------------------------------------------
-    def check(self, state: State, chunk: list[tuple[int, dict]], *, first_pass: bool) -> list[Plan]:
+    def check(self, state: State, chunk: list[tuple[int, dict]]) -> list[Plan]:
         run = state.run
         parsed: list[tuple[Plan, str]] = []
         for number, raw in chunk:
@@ -171,16 +171,34 @@ class PersonHouseholdSpec:
         self._match_registry(state, plans)
         valid = []
         for plan in plans:
-            if first_pass:
-                self._track(state, plan)
+            self._track(state, plan)
             if plan.row in run.report.error_rows:
                 continue
             if self._check_existing(state, plan):
                 valid.append(plan)
-        if first_pass:
-            for plan in valid:
-                self._count(run, plan)
+        for plan in valid:
+            self._count(run, plan)
         return valid
+
+    @staticmethod
+    def stash(plans: list[Plan]) -> list[tuple]:
+        """The parsed cells of checked rows as tuples; the registry match is made again when writing."""
+        return [
+            (p.row, p.number, p.relation, p.values, p.bidx, p.grid.id if p.grid else None, p.house_id,
+             p.household_type)
+            for p in plans
+        ]  # fmt: skip
+
+    def recheck(self, state: State, stashed: list[tuple]) -> list[Plan]:
+        """The write pass: the rows as checked, matched against the registry as it is now."""
+        grids = state.grids.by_id
+        plans = [
+            Plan(row, number, relation, values, bidx, grids[grid] if grid is not None else None, house_id,
+                 household_type)
+            for row, number, relation, values, bidx, grid, house_id, household_type in stashed
+        ]  # fmt: skip
+        self._match_registry(state, plans)
+        return [plan for plan in plans if self._check_existing(state, plan)]
 
     def _parse_row(self, state: State, number: int, raw: dict) -> tuple[Plan | None, str]:
         """Clean every cell of a row. A row with errors still yields a plan (marked bad) when it
