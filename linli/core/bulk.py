@@ -41,6 +41,36 @@ def analyze(*model_classes: type[models.Model]) -> None:
 
 
 # -- fast inserts ---------------------------------------------------------------------------------
+def maker(model: type[models.Model]):
+    """``values -> unsaved instance``, as ``model(**values)`` with attnames as keys, at a fraction of its cost.
+
+    ``Model.__init__`` with keywords looks every field up in the keywords and asks it for its
+    default; with positional values it only sets them. This builds the positional list from the
+    defaults worked out once (a callable default, such as ``dict``, is still called per instance)
+    and the given values. Keys must be concrete fields' attnames (``area_id``, not ``area``).
+    """
+    fields = model._meta.concrete_fields
+    position = {f.attname: i for i, f in enumerate(fields)}
+    base = []
+    calls = []
+    for i, field in enumerate(fields):
+        if field.has_default() and callable(field.default):
+            calls.append((i, field.default))
+            base.append(None)
+        else:
+            base.append(field.get_default())
+
+    def make(values: dict) -> models.Model:
+        args = base.copy()
+        for i, default in calls:
+            args[i] = default()
+        for name, value in values.items():
+            args[position[name]] = value
+        return model(*args)
+
+    return make
+
+
 def insert(model: type[models.Model], objs: list, *, batch_size: int = 1000) -> list:
     """Insert unsaved instances and set their primary keys; no signals, no ``save()`` (like ``bulk_create``).
 

@@ -15,13 +15,14 @@ Rules, beyond each cell's own validity:
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from linli.core import history, permissions
+from linli.core import bulk, history, permissions
 from linli.core.models import ObjectChange
 from linli.core.validators import IdNumberInfo, parse_id_number
 from linli.registry.choices import HEAD_RELATION, HouseholdStatus, PersonStatus
@@ -138,6 +139,7 @@ class State:
     household_ids: dict[str, int] = field(default_factory=dict)
     household_grid: dict[str, Place] = field(default_factory=dict)
     today: dt.date = field(default_factory=dt.date.today)
+    new_person: Callable[[dict], Person] = field(default_factory=lambda: bulk.maker(Person))
 
 
 class PersonHouseholdSpec:
@@ -487,20 +489,18 @@ class PersonHouseholdSpec:
         for number, existing in state.existing_households.items():
             state.household_ids[number] = existing[0]
         new = []
+        make = bulk.maker(Household)
         for number, household in state.households.items():
             if number in state.existing_households:
                 continue
             grid = household.grid
             new.append(
-                Household(
-                    number=number,
-                    area_id=grid.id,
-                    area_path=grid.path,
-                    house_id=household.house_id,
-                    registered_address=household.registered_address,
-                    household_type=household.household_type or "1",
-                )
-            )
+                make({
+                    "number": number, "area_id": grid.id, "area_path": grid.path, "house_id": household.house_id,
+                    "registered_address": household.registered_address,
+                    "household_type": household.household_type or "1",
+                })
+            )  # fmt: skip
         for start in range(0, len(new), BATCH):
             for household in history.bulk_create(Household, new[start : start + BATCH], batch_size=BATCH):
                 state.household_ids[household.number] = household.pk
@@ -515,8 +515,8 @@ class PersonHouseholdSpec:
             values = self._person_values(plan)
             grid = plan.grid or state.household_grid.get(plan.number)
             if plan.person is None:
-                person = Person(**values)
-                person.area_id, person.area_path = grid.id, grid.path
+                values["area_id"], values["area_path"] = grid.id, grid.path
+                person = state.new_person(values)
                 person.derive()
                 created.append((plan, person))
                 continue
