@@ -7,6 +7,7 @@ residents ran for minutes (nested loops planned for "19 rows") instead of under 
 :func:`analyze` brings the statistics up to date right after the load.
 """
 
+import datetime as dt
 import logging
 from operator import attrgetter
 
@@ -148,7 +149,7 @@ def insert_values(
     if missing:
         raise ValueError(f"insert_values({meta.label}): no value for {', '.join(missing)}")
     fields = [by_attname[n] for n in names]
-    prepare = [None if _is_plain(f) else f for f in fields]
+    prepare = [None if _is_plain(f) else _preparer(f, connection) for f in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     with (
@@ -157,12 +158,7 @@ def insert_values(
     ):
         for row in rows:
             values = [row[n] for n in names]
-            copy.write_row(
-                [
-                    v if p is None else p.get_db_prep_save(v, connection)
-                    for v, p in zip(values, prepare, strict=True)
-                ]
-            )
+            copy.write_row([v if p is None else p(v) for v, p in zip(values, prepare, strict=True)])
     return keys
 
 
@@ -262,6 +258,26 @@ def _converter(field: models.Field, connection, *, pre_save: bool = True):
     """
     if _is_plain(field):
         return attrgetter(field.attname)
+    prepare = _preparer(field, connection)
     if not pre_save:
-        return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
-    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+        return lambda obj: prepare(getattr(obj, field.attname))
+    return lambda obj: prepare(field.pre_save(obj, True))
+
+
+def _preparer(field: models.Field, connection):
+    """``value -> database value`` for a field that is not plain: its ``get_db_prep_save``.
+
+    One shortcut: on PostgreSQL a plain ``DateTimeField`` given an aware datetime or None sends
+    it unchanged (``get_prep_value`` only warns about and localises naive values, and the
+    backend's ``adapt_datetimefield_value`` returns the value as is); a history row has one, a
+    person two, and the general path costs ~4 µs each.
+    """
+    if type(field) is models.DateTimeField and connection.vendor == "postgresql":
+
+        def prepare(value):
+            if value is None or (type(value) is dt.datetime and value.tzinfo is not None):
+                return value
+            return field.get_db_prep_save(value, connection)
+
+        return prepare
+    return lambda value: field.get_db_prep_save(value, connection)
