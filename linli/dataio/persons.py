@@ -225,7 +225,7 @@ class PersonHouseholdSpec:
         info: IdNumberInfo | None = None
         if text.get("id_number"):
             try:
-                info = parse_id_number(text["id_number"])
+                info = parse_id_number(text["id_number"], today=state.today)
             except ValidationError as exc:
                 fail("id_number", exc.messages[0])
         codes: dict[str, str] = {}
