@@ -313,7 +313,9 @@ class PersonHouseholdSpec:
         if not plans:
             return
         by_bidx = {p.bidx: p for p in plans if p.bidx}
-        people = Person.objects.filter(id_number_bidx__in=list(by_bidx)).exclude(status=PersonStatus.MERGED)
+        people = Person.objects.filter(bulk.among(Person, "id_number_bidx", list(by_bidx))).exclude(
+            status=PersonStatus.MERGED
+        )
         for person in people:
             by_bidx[person.id_number_bidx].person = person
         person_ids = [p.person.pk for p in plans if p.person is not None]

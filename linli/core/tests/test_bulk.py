@@ -64,6 +64,18 @@ def test_maker_builds_what_keyword_construction_builds(area_tree):
     assert first.detail_schema == [] and first.detail_schema is not second.detail_schema
 
 
+def test_among_finds_what_in_finds(area_tree):
+    grid = area_tree["grids"][0]
+    born = dt.date(1991, 2, 3)
+    people = [
+        make_person(grid, name=n, birth=born, id_number=next_id_number(born)) for n in ("甲", "乙", "丙")
+    ]
+    wanted = [people[0].id_number_bidx, people[2].id_number_bidx, "0" * 32]
+    found = Person.objects.filter(bulk.among(Person, "id_number_bidx", wanted)).exclude(name="丙")
+    assert list(found.values_list("name", flat=True)) == ["甲"]
+    assert not Person.objects.filter(bulk.among(Person, "id_number_bidx", [])).exists()
+
+
 def test_insert_values_returns_keys_in_order(area_tree):
     grid = area_tree["grids"][0]
     household = Household.objects.create(number="H1", area=grid)
