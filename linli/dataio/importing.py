@@ -128,8 +128,8 @@ class Spill:
     """Checked chunks kept between a commit's two passes, in order, on disk rather than in memory.
 
     An anonymous temporary file (unlinked at once, gone when closed or when the process dies) in
-    the directory of the stored upload, which holds the same rows in clear text already: a 1M-row
-    ledger's checked rows would not fit in the import's memory budget.
+    the directory of the stored upload, which holds the same rows in clear text already. Kept in
+    memory, the checked rows would make the import's memory grow with the file (it stays flat).
     """
 
     def __init__(self, directory: Path):
