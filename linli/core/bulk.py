@@ -7,11 +7,12 @@ residents ran for minutes (nested loops planned for "19 rows") instead of under 
 :func:`analyze` brings the statistics up to date right after the load.
 """
 
+import datetime as dt
 import logging
 from operator import attrgetter
 
 from django.db import connections, models, router
-from django.db.models.expressions import DatabaseDefault
+from django.db.models.expressions import DatabaseDefault, RawSQL
 from django.db.models.fields import NOT_PROVIDED
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,54 @@ def analyze(*model_classes: type[models.Model]) -> None:
         logger.info("statistics refreshed: %s", ", ".join(tables))
 
 
+def among(model: type[models.Model], name: str, values: list):
+    """A filter for ``name IN values`` that stays cheap for thousands of values.
+
+    Django's ``__in`` sends one parameter per value, each prepared by the field and then quoted
+    into the SQL text by psycopg: ~13 ms of CPU for 2,000 values. On PostgreSQL the values go as
+    one array (``= ANY(%s)``, ~6 ms); elsewhere this is ``Q(name__in=values)``. For plain columns
+    (text, numbers), whose values the database takes as they are.
+    """
+    field = model._meta.get_field(name)
+    connection = connections[router.db_for_read(model)]
+    if connection.vendor != "postgresql" or not _is_plain(field):
+        return models.Q(**{f"{name}__in": values})
+    column = f"{connection.ops.quote_name(model._meta.db_table)}.{connection.ops.quote_name(field.column)}"
+    # The identifiers come from the model and are quoted; the values travel as one bound array.
+    return RawSQL(f"{column} = ANY(%s)", (list(values),), output_field=models.BooleanField())  # noqa: S611
+
+
 # -- fast inserts ---------------------------------------------------------------------------------
+def maker(model: type[models.Model]):
+    """``values -> unsaved instance``, as ``model(**values)`` with attnames as keys, at a fraction of its cost.
+
+    ``Model.__init__`` with keywords looks every field up in the keywords and asks it for its
+    default; with positional values it only sets them. This builds the positional list from the
+    defaults worked out once (a callable default, such as ``dict``, is still called per instance)
+    and the given values. Keys must be concrete fields' attnames (``area_id``, not ``area``).
+    """
+    fields = model._meta.concrete_fields
+    position = {f.attname: i for i, f in enumerate(fields)}
+    base = []
+    calls = []
+    for i, field in enumerate(fields):
+        if field.has_default() and callable(field.default):
+            calls.append((i, field.default))
+            base.append(None)
+        else:
+            base.append(field.get_default())
+
+    def make(values: dict) -> models.Model:
+        args = base.copy()
+        for i, default in calls:
+            args[i] = default()
+        for name, value in values.items():
+            args[position[name]] = value
+        return model(*args)
+
+    return make
+
+
 def insert(model: type[models.Model], objs: list, *, batch_size: int = 1000) -> list:
     """Insert unsaved instances and set their primary keys; no signals, no ``save()`` (like ``bulk_create``).
 
@@ -118,7 +166,7 @@ def insert_values(
     if missing:
         raise ValueError(f"insert_values({meta.label}): no value for {', '.join(missing)}")
     fields = [by_attname[n] for n in names]
-    prepare = [None if _is_plain(f) else f for f in fields]
+    prepare = [None if _is_plain(f) else _preparer(f, connection) for f in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     with (
@@ -127,12 +175,7 @@ def insert_values(
     ):
         for row in rows:
             values = [row[n] for n in names]
-            copy.write_row(
-                [
-                    v if p is None else p.get_db_prep_save(v, connection)
-                    for v, p in zip(values, prepare, strict=True)
-                ]
-            )
+            copy.write_row([v if p is None else p(v) for v, p in zip(values, prepare, strict=True)])
     return keys
 
 
@@ -162,8 +205,12 @@ def update(
     targets = [meta.get_field(name) for name in fields]
     if any(not f.concrete or f.primary_key or f.many_to_many for f in targets):
         raise ValueError(f"update({meta.label}): only concrete, non-key fields can be written: {fields}")
-    for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_update", fields=targets)
+    # Only relation fields need it; given just those, Django compares each model field with a
+    # short list instead of all targets (Field.__eq__ ran ~270 times per object for six targets).
+    related = [f for f in targets if f.is_relation]
+    if related:
+        for obj in objs:
+            obj._prepare_related_fields_for_save(operation_name="bulk_update", fields=related)
     quote = connection.ops.quote_name
     table, pk = quote(meta.db_table), meta.pk
     # As bulk_update: the attribute as set (no pre_save, so auto_now stamps only what is listed).
@@ -232,6 +279,26 @@ def _converter(field: models.Field, connection, *, pre_save: bool = True):
     """
     if _is_plain(field):
         return attrgetter(field.attname)
+    prepare = _preparer(field, connection)
     if not pre_save:
-        return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
-    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+        return lambda obj: prepare(getattr(obj, field.attname))
+    return lambda obj: prepare(field.pre_save(obj, True))
+
+
+def _preparer(field: models.Field, connection):
+    """``value -> database value`` for a field that is not plain: its ``get_db_prep_save``.
+
+    One shortcut: on PostgreSQL a plain ``DateTimeField`` given an aware datetime or None sends
+    it unchanged (``get_prep_value`` only warns about and localises naive values, and the
+    backend's ``adapt_datetimefield_value`` returns the value as is); a history row has one, a
+    person two, and the general path costs ~4 µs each.
+    """
+    if type(field) is models.DateTimeField and connection.vendor == "postgresql":
+
+        def prepare(value):
+            if value is None or (type(value) is dt.datetime and value.tzinfo is not None):
+                return value
+            return field.get_db_prep_save(value, connection)
+
+        return prepare
+    return lambda value: field.get_db_prep_save(value, connection)

@@ -68,6 +68,10 @@ class DataKey:
         return decryptor.update(body) + decryptor.finalize()
 
 
+SHORT_VALUE = 4
+SHORT_CACHE = 50_000
+
+
 class Keyring:
     """The active data key, older keys still needed to read old rows, and the blind-index key."""
 
@@ -83,6 +87,9 @@ class Keyring:
             raise ImproperlyConfigured(f"Linli keyring is malformed: {exc}") from exc
         if self.active_id not in self.keys:
             raise ImproperlyConfigured("Linli keyring: the active key is not in the keyring")
+        # Blind indexes of short values (the last four digits of IDs and phones: 10,000 values
+        # each) recur on every bulk load; they are remembered, bounded, per keyring.
+        self._short: dict[tuple[str, str], str] = {}
 
     @property
     def active(self) -> DataKey:
@@ -118,8 +125,16 @@ class Keyring:
     # -- blind index --------------------------------------------------------------------------
     def blind_index(self, purpose: str, value: str) -> str:
         """A keyed, deterministic 128-bit fingerprint: equal values give equal indexes."""
+        short = len(value) <= SHORT_VALUE
+        if short:
+            hit = self._short.get((purpose, value))
+            if hit is not None:
+                return hit
         mac = hmac.new(self.index_secret, f"{purpose}\x00{value}".encode(), hashlib.sha256)
-        return mac.hexdigest()[:32]
+        index = mac.hexdigest()[:32]
+        if short and len(self._short) < SHORT_CACHE:
+            self._short[(purpose, value)] = index
+        return index
 
 
 def new_keyring_data(key_id: str = "k1") -> dict:

@@ -81,7 +81,10 @@ def _error(message: str, code: str, **params) -> ValidationError:
 
 def normalize_id_number(raw: object) -> str:
     """Full-width digits to ASCII, spaces removed, a lower-case ``x`` upper-cased."""
-    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    text = str(raw or "")
+    if text.isascii() and text.isalnum():  # the usual case: nothing to fold or remove
+        return text.upper()
+    text = unicodedata.normalize("NFKC", text).strip()
     text = re.sub(r"[\s\u00a0\u3000-]", "", text)
     return text.upper()
 

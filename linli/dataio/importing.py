@@ -8,15 +8,22 @@ A run makes two passes over the stored file (STYLE.md "Bulk paths"):
    reason. Only small per-file facts are kept between chunks (an ID fingerprint per row, a
    summary per household), so memory stays flat however long the file is.
 2. **Write** (commit only, and only when pass 1 found nothing). Inside one transaction, acting as
-   the importing user through the ``import`` channel, the file is read again, each chunk is
-   re-checked against the registry as it is now, and written with the history-keeping bulk
+   the importing user through the ``import`` channel, each chunk of rows that pass 1 checked is
+   re-checked against the registry as it is now and written with the history-keeping bulk
    helpers. Any error or exception rolls the whole import back: nothing is half-imported.
 
+The cells are parsed and validated once per run. A commit's pass 1 keeps each chunk's checked
+rows (the spec's compact form of them) in an anonymous temporary file beside the stored upload
+(:class:`Spill`), and pass 2 reads them back instead of parsing the file again; only the rules
+that depend on the registry's current rows run again inside the transaction.
+
 A record type plugs in as a *spec* (see :mod:`linli.dataio.persons`): its columns, per-chunk
-check, cross-file checks and per-chunk write.
+check, cross-file checks, re-check against the registry and per-chunk write.
 """
 
 import logging
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,13 +107,46 @@ class Spec(Protocol):
 
     def start(self, run: "Run") -> object: ...
 
-    def check(self, state, chunk: list[tuple[int, dict]], *, first_pass: bool) -> list: ...
+    def check(self, state, chunk: list[tuple[int, dict]]) -> list: ...
 
     def finish(self, state) -> None: ...
+
+    def stash(self, plans: list) -> object:
+        """The checked rows of a chunk as plain, picklable values (kept between the passes)."""
+        ...
+
+    def recheck(self, state, stashed) -> list:
+        """Rebuild a chunk's plans from :meth:`stash`'s form and check them against the registry as it is now."""
+        ...
 
     def prepare_write(self, state) -> None: ...
 
     def write(self, state, plans: list) -> None: ...
+
+
+class Spill:
+    """Checked chunks kept between a commit's two passes, in order, on disk rather than in memory.
+
+    An anonymous temporary file (unlinked at once, gone when closed or when the process dies) in
+    the directory of the stored upload, which holds the same rows in clear text already. Kept in
+    memory, the checked rows would make the import's memory grow with the file (it stays flat).
+    """
+
+    def __init__(self, directory: Path):
+        self.file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed by close()
+        self.count = 0
+
+    def add(self, rows: int, stashed: object) -> None:
+        pickle.dump((rows, stashed), self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        self.file.seek(0)
+        for _ in range(self.count):
+            yield pickle.load(self.file)  # noqa: S301 - written by this process, never by a user
+
+    def close(self) -> None:
+        self.file.close()
 
 
 Progress = Callable[[str, int, int | None], None]
@@ -223,12 +263,17 @@ class Run:
         )
 
     # -- the two passes -----------------------------------------------------------------------
-    def check(self):
-        """Pass 1: validate everything; returns the spec's state for a following write."""
+    def check(self, spill: Spill | None = None):
+        """Pass 1: validate everything; returns the spec's state for a following write.
+
+        With ``spill``, each chunk's checked rows are kept there for the write pass.
+        """
         state = self.spec.start(self)
         for chunk in self.chunks("check"):
             self.report.rows += len(chunk)
-            self.spec.check(state, chunk, first_pass=True)
+            plans = self.spec.check(state, chunk)
+            if spill is not None and self.report.ok:  # after an error nothing will be written
+                spill.add(len(chunk), self.spec.stash(plans))
         self.spec.finish(state)
         return state
 
@@ -242,24 +287,31 @@ class Run:
         ``on_written`` runs inside the transaction after the last row (the audit record), so the
         import and its record commit together or not at all.
         """
-        state = self.check()
-        if not self.report.ok:
-            raise ImportAborted(
-                f"发现 {len(self.report.errors)} 处错误，未导入任何数据 (errors found; nothing imported)"
-            )
-        counts_from_check = dict(self.report.counts)
-        self.report.counts = {}
-        with acting(self.user, channel=Channel.IMPORT), transaction.atomic():
-            self.spec.prepare_write(state)
-            for chunk in self.chunks("write"):
-                plans = self.spec.check(state, chunk, first_pass=False)
-                if not self.report.ok:
-                    raise ImportAborted(
-                        "写入时发现数据已被他人修改，已全部撤销，请重新校验 (the registry changed meanwhile; rolled back)"
-                    )
-                self.spec.write(state, plans)
-            if on_written is not None:
-                on_written(self.report)
+        spill = Spill(self.path.parent)
+        try:
+            state = self.check(spill)
+            if not self.report.ok:
+                raise ImportAborted(
+                    f"发现 {len(self.report.errors)} 处错误，未导入任何数据 (errors found; nothing imported)"
+                )
+            counts_from_check = dict(self.report.counts)
+            self.report.counts = {}
+            with acting(self.user, channel=Channel.IMPORT), transaction.atomic():
+                self.spec.prepare_write(state)
+                done = 0
+                for rows, stashed in spill:
+                    plans = self.spec.recheck(state, stashed)
+                    if not self.report.ok:
+                        raise ImportAborted(
+                            "写入时发现数据已被他人修改，已全部撤销，请重新校验 (the registry changed meanwhile; rolled back)"
+                        )
+                    self.spec.write(state, plans)
+                    done += rows
+                    self.progress("write", done, self.total_rows)
+                if on_written is not None:
+                    on_written(self.report)
+        finally:
+            spill.close()
         if self.report.rows >= bulk.ANALYZE_AFTER_ROWS:
             bulk.analyze(*getattr(self.spec, "written_models", ()))
         logger.info(

@@ -15,13 +15,14 @@ Rules, beyond each cell's own validity:
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from linli.core import history, permissions
+from linli.core import bulk, history, permissions
 from linli.core.models import ObjectChange
 from linli.core.validators import IdNumberInfo, parse_id_number
 from linli.registry.choices import HEAD_RELATION, HouseholdStatus, PersonStatus
@@ -91,9 +92,9 @@ DERIVED_FROM = {
     "phone": ("phone_masked", "phone_bidx", "phone_tail4_bidx"),
     "area_id": ("area_path",),
 }
-# Django's bulk_update writes one CASE WHEN per column with a branch per row, so its cost grows with
-# the square of the batch: updates go in small batches, grouped by the set of columns they change.
-UPDATE_BATCH = 100
+# Updates are grouped by the set of columns they change; core.bulk.update sends each column as one
+# array (it replaced Django's CASE WHEN, whose cost grew with the square of the batch).
+UPDATE_BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -138,6 +139,7 @@ class State:
     household_ids: dict[str, int] = field(default_factory=dict)
     household_grid: dict[str, Place] = field(default_factory=dict)
     today: dt.date = field(default_factory=dt.date.today)
+    new_person: Callable[[dict], Person] = field(default_factory=lambda: bulk.maker(Person))
 
 
 class PersonHouseholdSpec:
@@ -159,7 +161,7 @@ class PersonHouseholdSpec:
         )
 
     # -- checking -----------------------------------------------------------------------------
-    def check(self, state: State, chunk: list[tuple[int, dict]], *, first_pass: bool) -> list[Plan]:
+    def check(self, state: State, chunk: list[tuple[int, dict]]) -> list[Plan]:
         run = state.run
         parsed: list[tuple[Plan, str]] = []
         for number, raw in chunk:
@@ -171,16 +173,34 @@ class PersonHouseholdSpec:
         self._match_registry(state, plans)
         valid = []
         for plan in plans:
-            if first_pass:
-                self._track(state, plan)
+            self._track(state, plan)
             if plan.row in run.report.error_rows:
                 continue
             if self._check_existing(state, plan):
                 valid.append(plan)
-        if first_pass:
-            for plan in valid:
-                self._count(run, plan)
+        for plan in valid:
+            self._count(run, plan)
         return valid
+
+    @staticmethod
+    def stash(plans: list[Plan]) -> list[tuple]:
+        """The parsed cells of checked rows as tuples; the registry match is made again when writing."""
+        return [
+            (p.row, p.number, p.relation, p.values, p.bidx, p.grid.id if p.grid else None, p.house_id,
+             p.household_type)
+            for p in plans
+        ]  # fmt: skip
+
+    def recheck(self, state: State, stashed: list[tuple]) -> list[Plan]:
+        """The write pass: the rows as checked, matched against the registry as it is now."""
+        grids = state.grids.by_id
+        plans = [
+            Plan(row, number, relation, values, bidx, grids[grid] if grid is not None else None, house_id,
+                 household_type)
+            for row, number, relation, values, bidx, grid, house_id, household_type in stashed
+        ]  # fmt: skip
+        self._match_registry(state, plans)
+        return [plan for plan in plans if self._check_existing(state, plan)]
 
     def _parse_row(self, state: State, number: int, raw: dict) -> tuple[Plan | None, str]:
         """Clean every cell of a row. A row with errors still yields a plan (marked bad) when it
@@ -205,7 +225,7 @@ class PersonHouseholdSpec:
         info: IdNumberInfo | None = None
         if text.get("id_number"):
             try:
-                info = parse_id_number(text["id_number"])
+                info = parse_id_number(text["id_number"], today=state.today)
             except ValidationError as exc:
                 fail("id_number", exc.messages[0])
         codes: dict[str, str] = {}
@@ -293,7 +313,9 @@ class PersonHouseholdSpec:
         if not plans:
             return
         by_bidx = {p.bidx: p for p in plans if p.bidx}
-        people = Person.objects.filter(id_number_bidx__in=list(by_bidx)).exclude(status=PersonStatus.MERGED)
+        people = Person.objects.filter(bulk.among(Person, "id_number_bidx", list(by_bidx))).exclude(
+            status=PersonStatus.MERGED
+        )
         for person in people:
             by_bidx[person.id_number_bidx].person = person
         person_ids = [p.person.pk for p in plans if p.person is not None]
@@ -469,20 +491,18 @@ class PersonHouseholdSpec:
         for number, existing in state.existing_households.items():
             state.household_ids[number] = existing[0]
         new = []
+        make = bulk.maker(Household)
         for number, household in state.households.items():
             if number in state.existing_households:
                 continue
             grid = household.grid
             new.append(
-                Household(
-                    number=number,
-                    area_id=grid.id,
-                    area_path=grid.path,
-                    house_id=household.house_id,
-                    registered_address=household.registered_address,
-                    household_type=household.household_type or "1",
-                )
-            )
+                make({
+                    "number": number, "area_id": grid.id, "area_path": grid.path, "house_id": household.house_id,
+                    "registered_address": household.registered_address,
+                    "household_type": household.household_type or "1",
+                })
+            )  # fmt: skip
         for start in range(0, len(new), BATCH):
             for household in history.bulk_create(Household, new[start : start + BATCH], batch_size=BATCH):
                 state.household_ids[household.number] = household.pk
@@ -497,8 +517,8 @@ class PersonHouseholdSpec:
             values = self._person_values(plan)
             grid = plan.grid or state.household_grid.get(plan.number)
             if plan.person is None:
-                person = Person(**values)
-                person.area_id, person.area_path = grid.id, grid.path
+                values["area_id"], values["area_path"] = grid.id, grid.path
+                person = state.new_person(values)
                 person.derive()
                 created.append((plan, person))
                 continue

@@ -158,7 +158,8 @@ def cell_text(value) -> str:
     refused as such, never silently "repaired".
     """
     if type(value) is str:  # CSV cells, and most .xlsx ones
-        return value.translate(_SPACES).strip()
+        # _SPACES maps non-ASCII characters only: an ASCII cell (IDs, phones, dates) needs no translate
+        return value.strip() if value.isascii() else value.translate(_SPACES).strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -213,7 +213,7 @@ class Person(ScopedRecord):
         self.id_number_bidx = blind("id", number)
         for n in ID_TAILS:
             setattr(self, f"id_tail{n}_bidx", blind(f"id_tail{n}", number[-n:]) if len(number) >= n else "")
-        if self.id_type == "111" and number:
+        if self.id_type == "111" and number and not (self.birth_date and self.sex):
             try:
                 info = parse_id_number(number)
             except ValidationError:

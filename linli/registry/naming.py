@@ -7,17 +7,34 @@ are found under the reading people use as well as the dictionary's first one.
 import itertools
 from functools import lru_cache
 
-from pypinyin import Style, pinyin
+from pypinyin import Style
+from pypinyin.converter import DefaultConverter
+from pypinyin.core import Pinyin
 
 MAX_VARIANTS = 16
 
+# pypinyin.pinyin(text) is: split the text into words (phrases of its dictionary, single
+# characters, runs of other characters), then convert each word. The words of names repeat far
+# more than the names do, so the conversion — most of the cost — is remembered per word; the
+# result is the same list pinyin() returns (tests/test_naming.py compares them).
+_converter = DefaultConverter()
+_segmenter = Pinyin(_converter)
 
-def _readings(name: str) -> list[list[str]]:
+
+def _readings(name: str) -> list[tuple[str, ...]]:
     readings = []
-    for chunk in pinyin(name, style=Style.NORMAL, heteronym=True, errors="default"):
-        options = [r.lower() for r in dict.fromkeys(chunk) if r.strip()]
-        readings.append([o for o in options if o.isascii()] or [o for o in options])
+    for word in _segmenter.seg(name):
+        readings += _word_readings(word)
     return readings
+
+
+@lru_cache(maxsize=65536)
+def _word_readings(word: str) -> tuple[tuple[str, ...], ...]:
+    readings = []
+    for chunk in _converter.convert(word, Style.NORMAL, True, "default", strict=True):
+        options = [r.lower() for r in dict.fromkeys(chunk) if r.strip()]
+        readings.append(tuple([o for o in options if o.isascii()] or options))
+    return tuple(readings)
 
 
 def pinyin_variants(name: str) -> list[tuple[str, str]]:

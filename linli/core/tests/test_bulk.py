@@ -48,6 +48,34 @@ def test_insert_takes_the_key_of_a_related_object_saved_after_assignment(area_tr
     assert Unit.objects.get(pk=unit.pk).building_id == building.pk
 
 
+def test_maker_builds_what_keyword_construction_builds(area_tree):
+    from linli.core.history import raw_state
+    from linli.registry.models import GroupType
+
+    grid = area_tree["grids"][0]
+    values = {"name": "李四", "id_number": "420105199001020011", "sex": "1", "birth_date": dt.date(1990, 1, 2),
+              "area_id": grid.pk, "area_path": grid.path, "house_id": None, "phone": "13812345678"}  # fmt: skip
+    made, built = bulk.maker(Person)(dict(values)), Person(**values)
+    assert made._state.adding and made.pk is None
+    assert raw_state(made) == raw_state(built)
+    # A callable default (JSONField(default=list)) is called per instance, never shared.
+    make = bulk.maker(GroupType)
+    first, second = make({}), make({})
+    assert first.detail_schema == [] and first.detail_schema is not second.detail_schema
+
+
+def test_among_finds_what_in_finds(area_tree):
+    grid = area_tree["grids"][0]
+    born = dt.date(1991, 2, 3)
+    people = [
+        make_person(grid, name=n, birth=born, id_number=next_id_number(born)) for n in ("甲", "乙", "丙")
+    ]
+    wanted = [people[0].id_number_bidx, people[2].id_number_bidx, "0" * 32]
+    found = Person.objects.filter(bulk.among(Person, "id_number_bidx", wanted)).exclude(name="丙")
+    assert list(found.values_list("name", flat=True)) == ["甲"]
+    assert not Person.objects.filter(bulk.among(Person, "id_number_bidx", [])).exists()
+
+
 def test_insert_values_returns_keys_in_order(area_tree):
     grid = area_tree["grids"][0]
     household = Household.objects.create(number="H1", area=grid)

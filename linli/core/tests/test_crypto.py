@@ -51,6 +51,25 @@ def test_blind_index_is_keyed_and_deterministic():
     assert a.blind_index("phone", "1234") != a.blind_index("id_tail4", "1234")  # purposes are separated
 
 
+def test_remembered_short_blind_indexes_are_the_computed_ones(monkeypatch):
+    import hashlib
+    import hmac
+
+    from linli.core import crypto
+
+    monkeypatch.setattr(crypto, "SHORT_CACHE", 2)
+    ring = Keyring(new_keyring_data())
+
+    def computed(purpose, value):
+        return hmac.new(ring.index_secret, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    for _ in range(2):  # the second round answers from the memo where it can
+        for purpose, value in [("id_tail4", "0016"), ("phone_tail4", "0016"), ("id_tail4", "123X"),
+                               ("id_tail5", "70016"), ("id", "420105198005170016")]:  # fmt: skip
+            assert ring.blind_index(purpose, value) == computed(purpose, value)
+    assert len(ring._short) == 2  # bounded
+
+
 def test_unknown_key_is_a_clear_error():
     ring = Keyring(new_keyring_data("k1"))
     other = Keyring(new_keyring_data("k9"))
