@@ -3,7 +3,8 @@
 Found by the robustness suite's fuzzer: ``?limit=42208635782142992384`` overflowed the database's
 integer (a 500 on SQLite and PostgreSQL). ``limit`` is capped; an offset past the end is an empty page.
 
-Web lists and API lists read a page's keys before its rows (:func:`page_rows`).
+Web lists and API lists read a page's keys before its rows (:func:`page_rows`); a first page shorter
+than the page size is its own count (:func:`first_page`).
 """
 
 from django.core.paginator import Paginator as DjangoPaginator
@@ -21,10 +22,33 @@ def page_rows(queryset, start: int, stop: int) -> list:
     cheaply as page 1; the rows (with their joins) are then fetched for the page alone, instead
     of the planner sorting the scope's full rows to find them.
     """
-    plain = not isinstance(queryset, QuerySet) or queryset.query.distinct or queryset.query.combinator
-    if plain or stop <= start:  # DISTINCT or UNION: slice as Django does (filter() cannot follow a union)
+    if stop <= start:
+        return []
+    if _plain(queryset):
         return list(queryset[start:stop])
-    keys = list(queryset.values_list("pk", flat=True)[start:stop])
+    return _rows_by_key(queryset, list(queryset.values_list("pk", flat=True)[start:stop]))
+
+
+def first_page(queryset, size: int) -> tuple[list, int | None]:
+    """The first ``size`` rows, and the count of all rows when the first page holds them all.
+
+    Reads one key more than the page: when fewer come back, that is the count, and the count
+    query — for a search, a second pass over its matches — is not needed. ``None`` otherwise.
+    """
+    if _plain(queryset):
+        rows = list(queryset[: size + 1])
+        return rows[:size], (len(rows) if len(rows) <= size else None)
+    keys = list(queryset.values_list("pk", flat=True)[: size + 1])
+    count = len(keys) if len(keys) <= size else None
+    return _rows_by_key(queryset, keys[:size]), count
+
+
+def _plain(queryset) -> bool:
+    """DISTINCT or UNION: sliced as Django does (``filter()`` cannot follow a union)."""
+    return not isinstance(queryset, QuerySet) or bool(queryset.query.distinct or queryset.query.combinator)
+
+
+def _rows_by_key(queryset, keys: list) -> list:
     if not keys:
         return []
     rows = {row.pk: row for row in queryset.filter(pk__in=keys).order_by()}
@@ -35,6 +59,12 @@ class Paginator(DjangoPaginator):
     """Django's paginator, reading each page's rows with :func:`page_rows`."""
 
     def page(self, number):
+        if number in (1, "1") and "count" not in self.__dict__ and not self.orphans:
+            rows, count = first_page(self.object_list, self.per_page)
+            if count is not None:
+                self.__dict__["count"] = count  # Django's cached_property: no count query
+            self.validate_number(number)
+            return self._get_page(rows, 1, self)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
@@ -55,10 +85,15 @@ class Pagination(LimitOffsetPagination):
         self.limit = self.get_limit(request)
         if self.limit is None:
             return None
-        self.count = self.get_count(queryset)
         self.offset = self.get_offset(request)
+        rows = None
+        if self.offset == 0:  # the usual request: a short first page is its own count
+            rows, count = first_page(queryset, self.limit)
+            self.count = self.get_count(queryset) if count is None else count
+        else:
+            self.count = self.get_count(queryset)
         if self.count > self.limit and self.template is not None:
             self.display_page_controls = True
         if self.count == 0 or self.offset > self.count:
             return []
-        return page_rows(queryset, self.offset, self.offset + self.limit)
+        return rows if rows is not None else page_rows(queryset, self.offset, self.offset + self.limit)

@@ -227,3 +227,43 @@ def test_list_pages_read_keys_first_in_list_order(client, area_tree):
     page = api.get("/api/v1/persons/", {"limit": 20, "offset": 40}).json()
     assert page["count"] == 57 and sorted(whole) == sorted(expected)
     assert [row["name"] for row in page["results"]] == whole[40:57]
+
+
+def test_a_short_first_page_is_its_own_count(client, area_tree):
+    """A first page with fewer rows than the page size gives the count without a COUNT query
+    (for a search, a second pass over its matches); a full or later page still counts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from linli.core.pagination import first_page
+
+    grid = area_tree["grids"][0]
+    for i in range(7):
+        make_person(grid, name=f"周{chr(0x4E00 + i)}")
+    make_person(grid, name="吴甲")
+    worker = make_user("counter", "grid_worker", grid)
+    client.force_login(worker)
+    api = APIClient()
+    api.force_authenticate(worker)
+    everyone = Person.objects.filter(area_path__startswith=grid.path)
+    assert first_page(everyone, 8)[1] == 8 and first_page(everyone, 7)[1] is None
+    assert len(first_page(everyone, 7)[0]) == 7 and first_page(everyone.none(), 5) == ([], 0)
+
+    def counted(get) -> tuple[object, bool]:
+        with CaptureQueriesContext(connection) as queries:
+            response = get()
+        return response, any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+    response, counts = counted(lambda: client.get(reverse("registry:persons"), {"q": "周"}))
+    assert (
+        not counts and len(response.context["object_list"]) == 7 and response.context["paginator"].count == 7
+    )
+    response, counts = counted(lambda: api.get("/api/v1/persons/", {"q": "周"}))
+    assert not counts and response.json()["count"] == 7 and len(response.json()["results"]) == 7
+    response, counts = counted(lambda: api.get("/api/v1/persons/", {"limit": 3}))
+    assert counts and response.json()["count"] == 8 and len(response.json()["results"]) == 3
+    response, counts = counted(lambda: api.get("/api/v1/persons/", {"limit": 3, "offset": 6}))
+    assert counts and response.json()["count"] == 8 and len(response.json()["results"]) == 2
+    response, counts = counted(lambda: api.get("/api/v1/persons/", {"q": "无此人"}))
+    assert not counts and response.json() == {"count": 0, "next": None, "previous": None, "results": []}
