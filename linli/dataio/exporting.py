@@ -42,6 +42,7 @@ from linli.registry.models import Household, Membership, Person, age_on
 ITER_CHUNK = 2000
 CSV_FLUSH_ROWS = 500
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+DANGEROUS_FIRST = frozenset(DANGEROUS_PREFIXES)  # each prefix is one character
 CONTROL_PARAMS = {"format", "encoding", "reveal", "purpose", "csrfmiddlewaretoken", "page"}
 
 
@@ -52,13 +53,19 @@ def neutralise(text: str) -> str:
     return text
 
 
+# A renderer is bound once per export (``renderer(export)``) and returns the function that turns
+# one database value into a finished cell: labels are looked up, translated and neutralised once
+# per export, not once per row (a 1M-row export has 19M cells).
+Renderer = Callable[["Export"], Callable[[object], object]]
+
+
 @dataclass(frozen=True)
 class Col:
     """One exported column: a header, the ``values_list`` lookup, and how to print the value."""
 
     header: str
     lookup: str
-    render: Callable | None = None
+    render: Renderer | None = None
     width: int = 12
 
 
@@ -83,26 +90,44 @@ class ExportSpec:
 
 
 # -- renderers --------------------------------------------------------------------------------
-def code(table: str) -> Callable:
-    def render(value, ctx):
-        # Ledgers keep the standard's Chinese names whatever the exporting user reads.
-        return lookup.label(table, value, localize=False) if value else ""
+def code(table: str) -> Renderer:
+    def bind(export):
+        names = {}  # read on the first value: a column that is empty throughout costs no query
+
+        def render(value):
+            if not value:
+                return ""
+            if not names:
+                # Ledgers keep the standard's Chinese names whatever the exporting user reads.
+                names.update({key: neutralise(name) for key, name in lookup.table(table).items()})
+            return names.get(value) or _cell(value)
+
+        return render
+
+    return bind
+
+
+def choice(choices) -> Renderer:
+    def bind(export):
+        labels = {key: neutralise(str(label)) for key, label in choices}  # lazy labels, translated now
+        return lambda value: labels.get(value) or _cell(value)
+
+    return bind
+
+
+def area_label(export) -> Callable:
+    names = {path: neutralise(name) for path, name in export.area_names.items()}
+    return lambda value: names.get(value, "")
+
+
+def age(export) -> Callable:
+    today = export.today
+
+    def render(value):
+        years = age_on(value, today)
+        return "" if years is None else str(years)
 
     return render
-
-
-def choice(choices) -> Callable:
-    labels = dict(choices)
-    return lambda value, ctx: labels.get(value, value or "")
-
-
-def area_label(value, ctx) -> str:
-    return ctx.area_names.get(value, "")
-
-
-def age(value, ctx) -> str:
-    years = age_on(value, ctx.today)
-    return "" if years is None else str(years)
 
 
 # -- the record types -------------------------------------------------------------------------
@@ -221,6 +246,7 @@ class Export:
     today: dt.date
     area_names: dict[str, str]
     count: int = 0
+    cells: list[Callable] = field(default_factory=list)
 
     @property
     def stamp(self) -> str:
@@ -243,12 +269,20 @@ class Export:
     def rows(self) -> Iterator[list]:
         """The cells of each row, rendered and neutralised; tuples from the database, no models."""
         lookups = [c.lookup for c in self.columns]
-        renderers = [c.render for c in self.columns]
+        cells = self.cells or self.bind()
         for values in self.queryset.values_list(*lookups).iterator(chunk_size=ITER_CHUNK):
-            yield [_cell(r(v, self) if r else v) for r, v in zip(renderers, values, strict=True)]
+            yield [cell(value) for cell, value in zip(cells, values, strict=True)]
+
+    def bind(self) -> list[Callable]:
+        """Each column's value-to-cell function. Bound while the request's language is active: a
+        streamed CSV is produced after the view has returned, in the default language."""
+        self.cells = [c.render(self) if c.render else _cell for c in self.columns]
+        return self.cells
 
 
 def _cell(value):
+    if value.__class__ is str:  # most cells: checked first
+        return "'" + value if value[:1] in DANGEROUS_FIRST else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -300,6 +334,7 @@ def prepare(
         area_names=area_names(user, spec),
     )  # fmt: skip
     export.count = queryset.count()
+    export.bind()
     return export
 
 

@@ -89,6 +89,28 @@ def test_formulas_are_neutralised(client_for, staff, people):
     assert "&apos;=HYPERLINK" in xml or "'=HYPERLINK" in xml
 
 
+def test_labels_are_neutralised_and_translated(client_for, staff, people, area_tree):
+    """Code names, area names and status labels go through the same formula guard as names; the
+    status label is in the exporting user's language, code names stay the standard's Chinese."""
+    from django.conf import settings
+
+    from linli.areas.models import Area
+    from linli.codes import lookup
+    from linli.codes.models import Code
+
+    Code.objects.filter(table__key="sex", code="1").update(name="=男")
+    Area.objects.filter(pk=area_tree["communities"][0].pk).update(name="@社区")
+    lookup.clear_cache()
+    client = client_for(staff)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    data = csv_rows(get(client, "export_persons", format="csv"))[2:]
+    zhang = next(r for r in data if r[3] == "张三")
+    lisi = next(r for r in data if r[3] == "李四")
+    assert zhang[4] == "'=男" and lisi[4] == "女"
+    assert zhang[0] == "'@社区 1号网格" and lisi[0] == "'@社区 2号网格"
+    assert zhang[17] == "Active" and zhang[2] == "户主"
+
+
 def test_xlsx_is_masked_and_stamped(client_for, staff, people):
     response = get(client_for(staff), "export_persons", format="xlsx")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
