@@ -32,15 +32,11 @@ def page_rows(queryset, start: int, stop: int) -> list:
 def first_page(queryset, size: int) -> tuple[list, int | None]:
     """The first ``size`` rows, and the count of all rows when the first page holds them all.
 
-    Reads one key more than the page: when fewer come back, that is the count, and the count
+    Reads one row more than the page: when fewer come back, that is the count, and the count
     query — for a search, a second pass over its matches — is not needed. ``None`` otherwise.
     """
-    if _plain(queryset):
-        rows = list(queryset[: size + 1])
-        return rows[:size], (len(rows) if len(rows) <= size else None)
-    keys = list(queryset.values_list("pk", flat=True)[: size + 1])
-    count = len(keys) if len(keys) <= size else None
-    return _rows_by_key(queryset, keys[:size]), count
+    rows = page_rows(queryset, 0, size + 1)
+    return rows[:size], (len(rows) if len(rows) <= size else None)
 
 
 def _plain(queryset) -> bool:

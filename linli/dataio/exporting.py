@@ -92,17 +92,9 @@ class ExportSpec:
 # -- renderers --------------------------------------------------------------------------------
 def code(table: str) -> Renderer:
     def bind(export):
-        names = {}  # read on the first value: a column that is empty throughout costs no query
-
-        def render(value):
-            if not value:
-                return ""
-            if not names:
-                # Ledgers keep the standard's Chinese names whatever the exporting user reads.
-                names.update({key: neutralise(name) for key, name in lookup.table(table).items()})
-            return names.get(value) or _cell(value)
-
-        return render
+        # Ledgers keep the standard's Chinese names whatever the exporting user reads.
+        names = {key: neutralise(name) for key, name in lookup.table(table).items()}
+        return lambda value: (names.get(value) or _cell(value)) if value else ""
 
     return bind
 
