@@ -44,7 +44,8 @@ class ObjectChange(ChainedModel):
     request_id = models.UUIDField(null=True, blank=True, db_index=True)
     channel = models.CharField(max_length=16, choices=Channel.CHOICES, default=Channel.SYSTEM)
     action = models.CharField(max_length=16, choices=ChangeAction.choices)
-    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    # No index of its own: core_change_object_time starts with it.
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+", db_index=False)
     object_id = models.BigIntegerField()
     object_repr = models.CharField(max_length=200)
     area_path = PathField(blank=True, db_index=True)

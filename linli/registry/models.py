@@ -112,10 +112,10 @@ class Person(ScopedRecord):
     id_type = CodeField(_("证件类型"), table="id_type", default="111")
     id_number = EncryptedTextField(_("证件号码"), aad="person.id_number")
     id_number_masked = models.CharField(max_length=24, blank=True, editable=False)
-    id_number_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    id_tail4_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    id_tail5_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    id_tail6_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    id_number_bidx = models.CharField(max_length=32, blank=True, editable=False)
+    id_tail4_bidx = models.CharField(max_length=32, blank=True, editable=False)
+    id_tail5_bidx = models.CharField(max_length=32, blank=True, editable=False)
+    id_tail6_bidx = models.CharField(max_length=32, blank=True, editable=False)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True, db_index=True)
     sex = CodeField(_("性别"), table="sex", max_length=1)
     ethnicity = CodeField(_("民族"), table="ethnicity", max_length=2, default="01")
@@ -130,8 +130,8 @@ class Person(ScopedRecord):
     employer = models.CharField(_("工作单位"), max_length=200, blank=True)
     phone = EncryptedTextField(_("联系电话"), aad="person.phone")
     phone_masked = models.CharField(max_length=20, blank=True, editable=False)
-    phone_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    phone_tail4_bidx = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    phone_bidx = models.CharField(max_length=32, blank=True, editable=False)
+    phone_tail4_bidx = models.CharField(max_length=32, blank=True, editable=False)
 
     # residence
     registered_region = CodeField(_("户籍地区划"), table="region", max_length=6)
@@ -183,6 +183,14 @@ class Person(ScopedRecord):
             ),
         ]
         indexes = [
+            # Blind indexes are only ever compared for equality: one plain B-tree each, without
+            # the varchar_pattern_ops twin that db_index=True adds on PostgreSQL for LIKE.
+            models.Index(fields=["id_number_bidx"], name="registry_person_id_bidx"),
+            models.Index(fields=["id_tail4_bidx"], name="registry_person_id_tail4_bidx"),
+            models.Index(fields=["id_tail5_bidx"], name="registry_person_id_tail5_bidx"),
+            models.Index(fields=["id_tail6_bidx"], name="registry_person_id_tail6_bidx"),
+            models.Index(fields=["phone_bidx"], name="registry_person_phone_bidx"),
+            models.Index(fields=["phone_tail4_bidx"], name="registry_person_phone_t4_bidx"),
             models.Index(fields=["name", "birth_date"], name="registry_person_name_birth"),
             # The lists' default order within a scope, with the key: a page's keys are read
             # index-only (linli.core.pagination.page_rows), page 20 as cheaply as page 1. The
