@@ -9,9 +9,10 @@ residents ran for minutes (nested loops planned for "19 rows") instead of under 
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from operator import attrgetter
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models.expressions import DatabaseDefault, RawSQL
 from django.db.models.fields import NOT_PROVIDED
 
@@ -105,25 +106,121 @@ def insert(model: type[models.Model], objs: list, *, batch_size: int = 1000) -> 
     if connection.vendor != "postgresql" or model._meta.parents or any(o.pk is not None for o in objs):
         # Other databases, multi-table inheritance, or keys chosen by the caller: Django's way.
         return model._default_manager.db_manager(alias).bulk_create(objs, batch_size=batch_size)
+    send(object_load(model, objs, draw_keys(model, len(objs)), connection=connection), connection=connection)
+    return objs
+
+
+# -- loads: rows converted without a query, sent apart -------------------------------------------
+@dataclass(slots=True)
+class Load:
+    """Rows for one table, each value what the database takes; built without a query.
+
+    Building is CPU work (conversions, encryption) and sending is mostly waiting for the
+    database, so a bulk writer can build the next batch's loads in a worker thread while the
+    current batch is sent (the import does: ``linli.dataio.importing``).
+    """
+
+    table: str
+    columns: list[str]
+    rows: list[list]
+
+
+def draw_keys(model: type[models.Model], n: int) -> list[int]:
+    """``n`` primary keys for new rows of ``model``, reserved now and never handed out again.
+
+    PostgreSQL: from the table's sequence. SQLite (AUTOINCREMENT keys): by advancing the table's
+    ``sqlite_sequence`` entry inside a transaction; IMMEDIATE transactions (settings) hold the
+    write lock, so no other writer takes the same keys.
+    """
+    if n <= 0:
+        return []
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    if connection.vendor == "postgresql":
+        return _next_keys(connection, meta, n)
+    if connection.vendor != "sqlite":
+        raise NotImplementedError(f"draw_keys on {connection.vendor}")
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [meta.db_table])
+        row = cursor.fetchone()
+        last = row[0] if row else 0
+        if row:
+            cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [last + n, meta.db_table])
+        else:
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [meta.db_table, last + n]
+            )
+    return list(range(last + 1, last + n + 1))
+
+
+def object_load(model: type[models.Model], objs: list, keys: list[int], *, connection) -> Load:
+    """The rows of unsaved instances under the given keys (set on them), as :func:`insert` writes them.
+
+    No query: ``connection`` only lends its value adapters.
+    """
     for obj in objs:
         # As bulk_create does: a related object saved after assignment gives its key to the FK column.
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
     meta = model._meta
-    pk = meta.pk
-    fields = [f for f in meta.concrete_fields if not _db_default(f, objs[0])]
+    fields = [f for f in meta.concrete_fields if not _db_default(f, objs[0])] if objs else []
     convert = [_converter(f, connection) for f in fields]
-    quote = connection.ops.quote_name
-    for obj, key in zip(objs, _next_keys(connection, meta, len(objs)), strict=True):
-        setattr(obj, pk.attname, key)
-    with connection.cursor() as cursor:
-        columns = ", ".join(quote(f.column) for f in fields)
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([c(obj) for c in convert])
+    for obj, key in zip(objs, keys, strict=True):
+        setattr(obj, meta.pk.attname, key)
+    rows = [[c(obj) for c in convert] for obj in objs]
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = alias
-    return objs
+        obj._state.db = connection.alias
+    return Load(meta.db_table, [f.column for f in fields], rows)
+
+
+def values_load(
+    model: type[models.Model], rows: list[dict], keys: list[int] | None = None, *, connection
+) -> Load:
+    """Rows given as ``{attname: value}`` (keys, when given, become their primary keys); no query.
+
+    Every column without a database default must be given.
+    """
+    meta = model._meta
+    if keys is not None:
+        rows = [{meta.pk.attname: key, **row} for key, row in zip(keys, rows, strict=True)]
+    if not rows:
+        return Load(meta.db_table, [], [])
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    names = list(rows[0])
+    missing = [
+        f.attname
+        for f in meta.concrete_fields
+        if f.attname not in names and not f.primary_key and f.db_default is NOT_PROVIDED and not f.null
+    ]
+    if missing:
+        raise ValueError(f"insert_values({meta.label}): no value for {', '.join(missing)}")
+    fields = [by_attname[n] for n in names]
+    plain = (
+        connection.vendor == "postgresql"
+    )  # psycopg takes these values as they are; sqlite3 not all (UUID)
+    prepare = [None if plain and _is_plain(f) else _preparer(f, connection) for f in fields]
+    converted = []
+    for row in rows:
+        values = [row[n] for n in names]
+        converted.append([v if p is None else p(v) for v, p in zip(values, prepare, strict=True)])
+    return Load(meta.db_table, [f.column for f in fields], converted)
+
+
+def send(load: Load, *, connection) -> None:
+    """Write a load: ``COPY … FROM STDIN`` on PostgreSQL, one prepared ``INSERT`` run for every row elsewhere."""
+    if not load.rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in load.columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {quote(load.table)} ({columns}) FROM STDIN") as copy:
+                for row in load.rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(load.columns))
+            # Identifiers come from the model and are quoted; every value is bound.
+            cursor.executemany(f"INSERT INTO {quote(load.table)} ({columns}) VALUES ({marks})", load.rows)  # noqa: S608
 
 
 def _db_default(field: models.Field, obj) -> bool:
@@ -151,31 +248,8 @@ def insert_values(
             [model(**r) for r in rows], batch_size=batch_size
         )
         return [o.pk for o in objs] if returning else None
-    meta = model._meta
-    keys = None
-    if returning:
-        keys = _next_keys(connection, meta, len(rows))
-        rows = [{meta.pk.attname: key, **row} for key, row in zip(keys, rows, strict=True)]
-    by_attname = {f.attname: f for f in meta.concrete_fields}
-    names = list(rows[0])
-    missing = [
-        f.attname
-        for f in meta.concrete_fields
-        if f.attname not in names and not f.primary_key and f.db_default is NOT_PROVIDED and not f.null
-    ]
-    if missing:
-        raise ValueError(f"insert_values({meta.label}): no value for {', '.join(missing)}")
-    fields = [by_attname[n] for n in names]
-    prepare = [None if _is_plain(f) else _preparer(f, connection) for f in fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            values = [row[n] for n in names]
-            copy.write_row([v if p is None else p(v) for v, p in zip(values, prepare, strict=True)])
+    keys = draw_keys(model, len(rows)) if returning else None
+    send(values_load(model, rows, keys, connection=connection), connection=connection)
     return keys
 
 
@@ -277,7 +351,7 @@ def _converter(field: models.Field, connection, *, pre_save: bool = True):
     Inserts go through the field's ``pre_save`` (``auto_now`` stamps) as ``bulk_create`` does;
     updates (``pre_save=False``) send the attribute as set, as ``bulk_update`` does.
     """
-    if _is_plain(field):
+    if connection.vendor == "postgresql" and _is_plain(field):
         return attrgetter(field.attname)
     prepare = _preparer(field, connection)
     if not pre_save:

@@ -265,11 +265,35 @@ def bulk_create_values(model, rows: list[dict], reprs: list[str], *, note: str =
     """
     with transaction.atomic():
         keys = bulk.insert_values(model, rows, returning=True)
-        stubs = [
-            _Stub(k, text, row.get("area_path", "")) for k, text, row in zip(keys, reprs, rows, strict=True)
-        ]
-        bulk.insert_values(ObjectChange, _creation_rows(model, stubs, note), batch_size=CHANGE_BATCH)
+        bulk.insert_values(
+            ObjectChange, _creation_rows(model, _stubs(keys, reprs, rows), note), batch_size=CHANGE_BATCH
+        )
         return keys
+
+
+def creation_loads(model, objs: list, keys: list[int], *, connection, note: str = "") -> list[bulk.Load]:
+    """What :func:`bulk_create` writes, for instances under keys drawn with ``bulk.draw_keys``, as
+    loads: built without a query, for a writer that builds one batch while it sends another."""
+    loads = [bulk.object_load(model, objs, keys, connection=connection)]
+    loads.append(bulk.values_load(ObjectChange, _creation_rows(model, objs, note), connection=connection))
+    for obj in objs:
+        obj._loaded_state = raw_state(obj)
+    return loads
+
+
+def value_creation_loads(model, rows: list[dict], keys: list[int], reprs: list[str], *, connection,
+                         note: str = "") -> list[bulk.Load]:  # fmt: skip
+    """What :func:`bulk_create_values` writes, under drawn keys, as loads (see :func:`creation_loads`)."""
+    return [
+        bulk.values_load(model, rows, keys, connection=connection),
+        bulk.values_load(
+            ObjectChange, _creation_rows(model, _stubs(keys, reprs, rows), note), connection=connection
+        ),
+    ]
+
+
+def _stubs(keys: list[int], reprs: list[str], rows: list[dict]) -> list["_Stub"]:
+    return [_Stub(k, text, row.get("area_path", "")) for k, text, row in zip(keys, reprs, rows, strict=True)]
 
 
 class _Stub:

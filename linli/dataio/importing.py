@@ -10,7 +10,9 @@ A run makes two passes over the stored file (STYLE.md "Bulk paths"):
 2. **Write** (commit only, and only when pass 1 found nothing). Inside one transaction, acting as
    the importing user through the ``import`` channel, each chunk of rows that pass 1 checked is
    re-checked against the registry as it is now and written with the history-keeping bulk
-   helpers. Any error or exception rolls the whole import back: nothing is half-imported.
+   helpers; a worker thread builds the next chunk's rows while the current one is sent
+   (:meth:`Run._write`). Any error or exception rolls the whole import back: nothing is
+   half-imported.
 
 The cells are parsed and validated once per run. A commit's pass 1 keeps each chunk's checked
 rows (the spec's compact form of them) in an anonymous temporary file beside the stored upload
@@ -18,18 +20,22 @@ rows (the spec's compact form of them) in an anonymous temporary file beside the
 that depend on the registry's current rows run again inside the transaction.
 
 A record type plugs in as a *spec* (see :mod:`linli.dataio.persons`): its columns, per-chunk
-check, cross-file checks, re-check against the registry and per-chunk write.
+check, cross-file checks, re-check against the registry and per-chunk write (keys drawn,
+rows built, rows sent).
 """
 
+import contextvars
 import logging
 import pickle
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils.translation import gettext
 
 from linli.core import bulk, permissions
@@ -121,7 +127,17 @@ class Spec(Protocol):
 
     def prepare_write(self, state) -> None: ...
 
-    def write(self, state, plans: list) -> None: ...
+    def reserve(self, state, plans: list) -> object:
+        """What building a chunk needs from the database (keys for its new rows)."""
+        ...
+
+    def build(self, state, plans: list, reserved) -> object:
+        """A chunk's rows, ready to send. No query: it runs in a worker thread beside :meth:`send`."""
+        ...
+
+    def send(self, state, built) -> None:
+        """Write a built chunk."""
+        ...
 
 
 class Spill:
@@ -154,6 +170,22 @@ Progress = Callable[[str, int, int | None], None]
 
 def _no_progress(phase: str, done: int, total: int | None) -> None:
     pass
+
+
+def _refuse_query(execute, sql, params, many, context):
+    raise RuntimeError(f"a query while building import rows (they are built beside the write): {sql[:200]}")
+
+
+def _without_queries(function, *args):
+    """Run ``function`` with every query on this thread's connections refused: a query from a
+    worker thread would run on a connection of its own, outside the import's transaction."""
+    try:
+        with ExitStack() as stack:
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(_refuse_query))
+            return function(*args)
+    finally:
+        connections.close_all()  # this thread's own, if a refused query opened one
 
 
 class Run:
@@ -277,6 +309,37 @@ class Run:
         self.spec.finish(state)
         return state
 
+    def _write(self, state, spill: Spill) -> None:
+        """Write the checked chunks, building each one's rows while the one before is sent.
+
+        Building (derived columns, encryption, history rows) is the app's CPU; sending is mostly
+        waiting while the database writes rows and indexes. In turns, each waited for the other
+        (a million rows: ~270 s of app CPU, ~380 s of waiting); a worker thread builds chunk N+1
+        while the main thread sends chunk N, and the two cores work at once. Every query stays
+        on the main thread, in the import's transaction; the worker thread is refused any.
+        """
+        spec = self.spec
+        done = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-build") as builder:
+            pending: tuple[int, Future] | None = None
+            for rows, stashed in spill:
+                plans = spec.recheck(state, stashed)
+                if not self.report.ok:
+                    raise ImportAborted(
+                        "写入时发现数据已被他人修改，已全部撤销，请重新校验 (the registry changed meanwhile; rolled back)"
+                    )
+                reserved = spec.reserve(state, plans)
+                building = builder.submit(contextvars.copy_context().run, _without_queries, spec.build, state, plans,
+                                          reserved)  # fmt: skip
+                if pending is not None:
+                    spec.send(state, pending[1].result())
+                    done += pending[0]
+                    self.progress("write", done, self.total_rows)
+                pending = (rows, building)
+            if pending is not None:
+                spec.send(state, pending[1].result())
+                self.progress("write", done + pending[0], self.total_rows)
+
     def dry_run(self) -> Report:
         self.check()
         return self.report
@@ -298,16 +361,7 @@ class Run:
             self.report.counts = {}
             with acting(self.user, channel=Channel.IMPORT), transaction.atomic():
                 self.spec.prepare_write(state)
-                done = 0
-                for rows, stashed in spill:
-                    plans = self.spec.recheck(state, stashed)
-                    if not self.report.ok:
-                        raise ImportAborted(
-                            "写入时发现数据已被他人修改，已全部撤销，请重新校验 (the registry changed meanwhile; rolled back)"
-                        )
-                    self.spec.write(state, plans)
-                    done += rows
-                    self.progress("write", done, self.total_rows)
+                self._write(state, spill)
                 if on_written is not None:
                     on_written(self.report)
         finally:

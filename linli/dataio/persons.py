@@ -18,7 +18,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import connections, router
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -140,6 +142,23 @@ class State:
     household_grid: dict[str, Place] = field(default_factory=dict)
     today: dt.date = field(default_factory=dt.date.today)
     new_person: Callable[[dict], Person] = field(default_factory=lambda: bulk.maker(Person))
+    connection: object = None  # the write pass's database connection (prepare_write)
+
+
+@dataclass(slots=True)
+class Keys:
+    persons: list[int]
+    memberships: list[int]
+
+
+@dataclass(slots=True)
+class Batch:
+    """A chunk ready to send: its plans, what it creates and the rows that create it."""
+
+    plans: list[Plan]
+    persons_created: int
+    memberships_created: int
+    loads: list[bulk.Load]
 
 
 class PersonHouseholdSpec:
@@ -488,6 +507,9 @@ class PersonHouseholdSpec:
     # -- writing ------------------------------------------------------------------------------
     def prepare_write(self, state: State) -> None:
         """Create the new households first, so that every chunk can attach its memberships."""
+        state.connection = connections[router.db_for_write(Person)]
+        # The history rows name their content types; looked up (and cached) here, not in build().
+        ContentType.objects.get_for_models(Person, Membership)
         for number, existing in state.existing_households.items():
             state.household_ids[number] = existing[0]
         new = []
@@ -508,28 +530,70 @@ class PersonHouseholdSpec:
                 state.household_ids[household.number] = household.pk
         state.run.report.count("households_created", len(new))
 
-    def write(self, state: State, plans: list[Plan]) -> None:
-        run = state.run
-        now = timezone.now()
-        created: list[tuple[Plan, Person]] = []
-        updated: dict[tuple[str, ...], list[Person]] = {}
+    # Each chunk is written in three steps (see Run.commit): keys drawn (a query), rows built (CPU
+    # only, in a worker thread, while the previous chunk is sent) and rows sent (the database).
+    def reserve(self, state: State, plans: list[Plan]) -> Keys:
+        """Keys for the chunk's new persons and memberships, drawn before its rows are built."""
+        return Keys(
+            persons=bulk.draw_keys(Person, sum(1 for p in plans if p.person is None)),
+            memberships=bulk.draw_keys(Membership, sum(1 for p in plans if p.membership is None)),
+        )
+
+    def build(self, state: State, plans: list[Plan], keys: Keys) -> Batch:
+        """The new persons and memberships of a chunk as rows for the database, with their history.
+
+        Runs in a worker thread: no query here (``Run.commit`` makes one fail), nothing shared is changed.
+        """
+        created: dict[int, Person] = {}
         for plan in plans:
-            values = self._person_values(plan)
-            grid = plan.grid or state.household_grid.get(plan.number)
             if plan.person is None:
+                values = self._person_values(plan)
+                grid = plan.grid or state.household_grid.get(plan.number)
                 values["area_id"], values["area_path"] = grid.id, grid.path
                 person = state.new_person(values)
                 person.derive()
-                created.append((plan, person))
-                continue
+                created[plan.row] = person
+        connection = state.connection
+        loads = history.creation_loads(Person, list(created.values()), keys.persons, connection=connection)
+        memberships, names = [], []
+        for plan in plans:
+            if plan.membership is None:
+                person = plan.person or created[plan.row]
+                # Column values, not instances: two model instances per row (the membership and a
+                # household for its history line) cost more than the rest of the write.
+                memberships.append({
+                    "household_id": state.household_ids[plan.number], "person_id": person.pk,
+                    "relation": plan.relation, "start_date": state.today, "end_date": None, "end_reason": "",
+                })  # fmt: skip
+                names.append(f"{person} ∈ {plan.number}")  # what str(Membership) prints
+        loads += history.value_creation_loads(
+            Membership, memberships, keys.memberships, names, connection=connection
+        )
+        return Batch(plans, len(created), len(memberships), loads)
+
+    def send(self, state: State, batch: Batch) -> None:
+        """Write a built chunk, then the changes to persons and memberships already registered."""
+        run = state.run
+        for load in batch.loads:
+            bulk.send(load, connection=state.connection)
+        if batch.persons_created:
+            run.report.count("persons_created", batch.persons_created)
+        if batch.memberships_created:
+            run.report.count("memberships_created", batch.memberships_created)
+        now = timezone.now()
+        updated: dict[tuple[str, ...], list[Person]] = {}
+        for plan in batch.plans:
             person = plan.person
+            if person is None:
+                continue
             if not plan.changed:
                 run.report.count("persons_unchanged")
                 continue
+            values = self._person_values(plan)
             for name in plan.changed:
                 setattr(person, name, values[name])
             if "area_id" in plan.changed:
-                person.area_path = grid.path
+                person.area_path = (plan.grid or state.household_grid.get(plan.number)).path
             person.derive()
             person.version += 1
             person.updated_at = now
@@ -537,34 +601,16 @@ class PersonHouseholdSpec:
             for name in plan.changed:
                 columns.update(DERIVED_FROM.get(name, ()))
             updated.setdefault(tuple(sorted(columns | {"version", "updated_at"})), []).append(person)
-        if created:
-            history.bulk_create(Person, [p for _, p in created], batch_size=BATCH)
-            run.report.count("persons_created", len(created))
         for fields, people in updated.items():
             history.bulk_update(people, list(fields), batch_size=UPDATE_BATCH)
             run.report.count("persons_updated", len(people))
-
-        new_memberships, names = [], []
-        relation_changes = []
-        people = {plan.row: person for plan, person in created}
-        for plan in plans:
-            person = plan.person or people[plan.row]
-            if plan.membership is None:
-                # Column values, not instances: two model instances per row (the membership and a
-                # household for its history line) cost more than the rest of the write.
-                new_memberships.append({
-                    "household_id": state.household_ids[plan.number], "person_id": person.pk,
-                    "relation": plan.relation, "start_date": state.today, "end_date": None, "end_reason": "",
-                })  # fmt: skip
-                names.append(f"{person} ∈ {plan.number}")  # what str(Membership) prints
-            elif plan.membership[3] != plan.relation:
-                relation_changes.append(plan.membership[0])
-        if new_memberships:
-            history.bulk_create_values(Membership, new_memberships, names)
-            run.report.count("memberships_created", len(new_memberships))
-        if relation_changes:
-            wanted = {plan.membership[0]: plan.relation for plan in plans if plan.membership}
-            rows = list(Membership.objects.filter(pk__in=relation_changes))
+        wanted = {
+            plan.membership[0]: plan.relation
+            for plan in batch.plans
+            if plan.membership is not None and plan.membership[3] != plan.relation
+        }
+        if wanted:
+            rows = list(Membership.objects.filter(pk__in=list(wanted)))
             for membership in rows:
                 membership.relation = wanted[membership.pk]
             history.bulk_update(rows, ["relation"], batch_size=UPDATE_BATCH)

@@ -86,6 +86,36 @@ def test_insert_values_returns_keys_in_order(area_tree):
     assert [Membership.objects.get(pk=k).person_id for k in keys] == [p.pk for p in people]
 
 
+def test_drawn_keys_are_never_handed_out_again(area_tree):
+    grid = area_tree["grids"][0]
+    first = Household.objects.create(number="H0", area=grid)
+    drawn = bulk.draw_keys(Household, 3)
+    assert len(set(drawn)) == 3 and min(drawn) > first.pk
+    assert bulk.draw_keys(Household, 0) == []
+    later = Household.objects.create(number="H4", area=grid)  # an ordinary insert after the draw
+    assert later.pk > max(drawn)
+    again = bulk.draw_keys(Household, 2)
+    assert min(again) > later.pk
+
+
+def test_loads_built_apart_write_what_insert_writes(area_tree):
+    grid = area_tree["grids"][0]
+    household = Household(number="L1", area=grid, area_path=grid.path, registered_address="测试路1号")
+    keys = bulk.draw_keys(Household, 1)
+    load = bulk.object_load(Household, [household], keys, connection=connection)
+    assert household.pk == keys[0] and not household._state.adding
+    member = make_person(grid, name="甲")
+    row = {"household_id": keys[0], "person_id": member.pk, "relation": "02", "start_date": dt.date(2026, 1, 1),
+           "end_date": None, "end_reason": ""}  # fmt: skip
+    membership_keys = bulk.draw_keys(Membership, 1)
+    links = bulk.values_load(Membership, [row], membership_keys, connection=connection)
+    bulk.send(load, connection=connection)
+    bulk.send(links, connection=connection)
+    stored = Household.objects.get(pk=keys[0])
+    assert (stored.number, stored.registered_address, stored.area_path) == ("L1", "测试路1号", grid.path)
+    assert Membership.objects.get(pk=membership_keys[0]).person_id == member.pk
+
+
 def test_insert_values_refuses_rows_without_a_required_column(area_tree, on_postgres):
     if not on_postgres:
         pytest.skip("other databases build instances, whose defaults fill the gap")

@@ -1,8 +1,10 @@
 """Commit semantics: upsert by ID with history, households and houses, and all-or-nothing."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 
 from linli.audit.models import AuditEvent
 from linli.core.context import Channel
@@ -152,21 +154,77 @@ def test_a_failure_in_the_middle_of_a_large_import_leaves_nothing(staff, snapsho
         rows += family(f"42010500{n:05d}", grid="1号网格" if n % 2 else "2号网格", size=4)
     assert len(rows) == 5000
     before = snapshot()
-    original = PersonHouseholdSpec.write
+    original = PersonHouseholdSpec.send
     written = []
 
-    def write(self, state, plans):
-        original(self, state, plans)
-        written.extend(p.row for p in plans)
-        if max(p.row for p in plans) >= 4000:
+    def send(self, state, batch):
+        original(self, state, batch)
+        written.extend(p.row for p in batch.plans)
+        if max(p.row for p in batch.plans) >= 4000:
             raise RuntimeError("disk full (injected)")
 
-    monkeypatch.setattr(PersonHouseholdSpec, "write", write)
+    monkeypatch.setattr(PersonHouseholdSpec, "send", send)
     job = run_import(staff, "big.csv", csv_bytes(rows))
     assert 4000 <= len(written) < 5000  # the failure came after thousands of rows were written …
     assert job.status == "failed" and "撤销" in job.message
     assert snapshot() == before  # … and none of them is left
     assert AuditEvent.objects.get(event="data.import").outcome == "failed"
+
+
+def test_rows_are_built_in_a_worker_thread_beside_the_write(staff, monkeypatch):
+    rows = []
+    for n in range(1000):
+        rows += family(f"42010500{n:05d}", size=3)  # 3,000 rows: two chunks
+    original_build, original_send = PersonHouseholdSpec.build, PersonHouseholdSpec.send
+    threads = {"build": set(), "send": set()}
+
+    def build(self, state, plans, keys):
+        threads["build"].add(threading.get_ident())
+        return original_build(self, state, plans, keys)
+
+    def send(self, state, batch):
+        threads["send"].add(threading.get_ident())
+        return original_send(self, state, batch)
+
+    monkeypatch.setattr(PersonHouseholdSpec, "build", build)
+    monkeypatch.setattr(PersonHouseholdSpec, "send", send)
+    job = run_import(staff, "big.csv", csv_bytes(rows))
+    assert job.status == "done", (job.message, errors_of(job))
+    assert threads["send"] == {threading.get_ident()}  # the transaction's thread
+    assert threads["build"] and threading.get_ident() not in threads["build"]
+    assert Person.objects.count() == 3000 and Membership.objects.filter(end_date=None).count() == 3000
+    # Keys were drawn ahead of the rows: every person's history line names the right record.
+    person_type = ContentType.objects.get_for_model(Person)
+    changes = ObjectChange.objects.filter(content_type=person_type, action="create")
+    assert {(c.object_id, c.object_repr) for c in changes} == {(p.pk, p.name) for p in Person.objects.all()}
+
+
+@pytest.mark.parametrize("failure", ["query", "error"])
+def test_a_failing_build_leaves_nothing(staff, snapshot, monkeypatch, failure):
+    rows = []
+    for n in range(1000):
+        rows += family(f"42010500{n:05d}", size=3)
+    before = snapshot()
+    original = PersonHouseholdSpec.build
+    refused = []
+
+    def build(self, state, plans, keys):
+        if max(p.row for p in plans) > 2500:
+            if failure == "query":
+                try:
+                    Person.objects.exists()  # it would run outside the import's transaction
+                except RuntimeError as exc:
+                    refused.append(str(exc))
+                    raise
+            raise RuntimeError("out of memory (injected)")
+        return original(self, state, plans, keys)
+
+    monkeypatch.setattr(PersonHouseholdSpec, "build", build)
+    job = run_import(staff, "big.csv", csv_bytes(rows))
+    assert job.status == "failed" and "撤销" in job.message
+    assert snapshot() == before
+    if failure == "query":
+        assert refused and "a query while building import rows" in refused[0]
 
 
 def test_registry_change_between_check_and_write_aborts(staff, snapshot, monkeypatch, area_tree):
