@@ -99,12 +99,10 @@ class Person(ScopedRecord):
                        "phone_tail4_bidx", "version", "updated_at")  # fmt: skip
 
     # identity
-    name = models.CharField(_("姓名"), max_length=50, db_index=True)
+    name = models.CharField(_("姓名"), max_length=50)
     former_name = models.CharField(_("曾用名"), max_length=50, blank=True)
-    pinyin = models.CharField(_("拼音"), max_length=100, blank=True, db_index=True, editable=False)
-    pinyin_initials = models.CharField(
-        _("拼音首字母"), max_length=20, blank=True, db_index=True, editable=False
-    )
+    pinyin = models.CharField(_("拼音"), max_length=100, blank=True, editable=False)
+    pinyin_initials = models.CharField(_("拼音首字母"), max_length=20, blank=True, editable=False)
     pinyin_keys = models.TextField(_("拼音检索键"), blank=True, editable=False)
     # Every suffix of the name and the former name (" 王建国 建国 国 "): a substring of either is a
     # word prefix here, which a trigram index finds even for two characters (see search.py).
@@ -191,6 +189,20 @@ class Person(ScopedRecord):
             models.Index(fields=["id_tail6_bidx"], name="registry_person_id_tail6_bidx"),
             models.Index(fields=["phone_bidx"], name="registry_person_phone_bidx"),
             models.Index(fields=["phone_tail4_bidx"], name="registry_person_phone_t4_bidx"),
+            # Name and pinyin are searched by prefix (LIKE 'zh%'): one pattern-ops index each, which
+            # also answers equality; ordering and equality on the name use name_birth, the lists'
+            # order path_pinyin. (db_index=True would add a second, plain B-tree to each.)
+            models.Index(
+                fields=["name"], name="registry_person_name_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["pinyin"], name="registry_person_pinyin_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["pinyin_initials"],
+                name="registry_person_initial_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
             models.Index(fields=["name", "birth_date"], name="registry_person_name_birth"),
             # The lists' default order within a scope, with the key: a page's keys are read
             # index-only (linli.core.pagination.page_rows), page 20 as cheaply as page 1. The

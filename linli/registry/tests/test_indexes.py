@@ -38,3 +38,16 @@ def test_history_content_type_is_indexed_through_the_object_index_only():
     indexes = indexes_of(ObjectChange)
     assert not [name for name, c in indexes.items() if c["columns"] == ["content_type_id"]]
     assert indexes["core_change_object_time"]["columns"] == ["content_type_id", "object_id", "time"]
+
+
+@pytest.mark.django_db
+def test_name_and_pinyin_have_one_index_each_that_answers_prefix_searches():
+    indexes = indexes_of(Person)
+    for column in ("name", "pinyin", "pinyin_initials"):
+        own = [name for name, c in indexes.items() if c["columns"] == [column]]
+        assert len(own) == 1, (column, own)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [own[0]])
+                # LIKE 'prefix%' can use it whatever the database's collation is.
+                assert "varchar_pattern_ops" in cursor.fetchone()[0]
