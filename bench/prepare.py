@@ -198,6 +198,8 @@ def ensure_import_template(*, grids: int, log, run_worker) -> Target:
     t = target("import-tpl")
     marker = t.read_marker()
     if marker and marker.get("grids") == grids and (not t.url or pg_exists(t)):
+        # As ensure_scale: new migrations (an index dropped or added) reach every run's clone.
+        linli(t, "migrate", "--noinput", log=log)
         return t
     log(f"  preparing the import template {t.label} …")
     fresh(t)
