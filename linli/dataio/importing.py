@@ -320,6 +320,7 @@ class Run:
         """
         spec = self.spec
         done = 0
+        analyze_at = bulk.ANALYZE_AFTER_ROWS
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-build") as builder:
             pending: tuple[int, Future] | None = None
             for rows, stashed in spill:
@@ -335,6 +336,13 @@ class Run:
                     spec.send(state, pending[1].result())
                     done += pending[0]
                     self.progress("write", done, self.total_rows)
+                    if done >= analyze_at:
+                        # The planner knows the tables as they were before the import: into an
+                        # empty registry it plans the recheck's key lookups as sequential scans,
+                        # ~100 ms a chunk at 1M rows. Statistics refreshed inside the transaction
+                        # (ANALYZE sees its own rows) each time the written rows double.
+                        bulk.analyze(*getattr(spec, "queried_models", ()))
+                        analyze_at = done * 2
                 pending = (rows, building)
             if pending is not None:
                 spec.send(state, pending[1].result())

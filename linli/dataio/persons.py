@@ -169,6 +169,8 @@ class PersonHouseholdSpec:
     perm = "registry.import_person"
     columns = COLUMNS
     written_models = (Person, Household, Membership, ObjectChange)
+    # Tables the write pass queries (recheck): their statistics are refreshed as an import grows them.
+    queried_models = (Person, Membership)
 
     def start(self, run: Run) -> State:
         tables = {c.table for c in COLUMNS if c.kind == "code"}
@@ -332,8 +334,10 @@ class PersonHouseholdSpec:
         if not plans:
             return
         by_bidx = {p.bidx: p for p in plans if p.bidx}
-        people = Person.objects.filter(bulk.among(Person, "id_number_bidx", list(by_bidx))).exclude(
-            status=PersonStatus.MERGED
+        people = (
+            Person.objects.filter(bulk.among(Person, "id_number_bidx", list(by_bidx)))
+            .exclude(status=PersonStatus.MERGED)
+            .order_by()  # a lookup: the lists' order would only add a sort
         )
         for person in people:
             by_bidx[person.id_number_bidx].person = person

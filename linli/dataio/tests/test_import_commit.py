@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 
 from linli.audit.models import AuditEvent
 from linli.core.context import Channel
@@ -316,3 +317,33 @@ def test_update_moves_a_person_within_scope_and_renames_nothing_else(staff, area
     assert person.phone == "13911110000" and person.pinyin  # untouched columns keep their values
     change = history_of(person).get(action=ChangeAction.UPDATE)
     assert {"area_id", "area_path", "house_id", "current_address"} <= set(change.postchange)
+
+
+def test_statistics_follow_a_large_import_inside_its_transaction(staff, monkeypatch):
+    """Without them the planner keeps planning for the registry as it was (empty here) and scans
+    the whole person table for each chunk's key lookups."""
+    rows = []
+    for n in range(2000):
+        rows += family(f"42010500{n:05d}", size=4)  # 8,000 rows: four chunks
+    original = PersonHouseholdSpec.send
+    seen = []
+
+    def send(self, state, batch):
+        with connection.cursor() as cursor:  # what the planner believes before this chunk
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'registry_person'")
+                seen.append(cursor.fetchone()[0])
+            elif not cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+                seen.append(-1)  # never analysed
+            else:
+                cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = 'registry_person' LIMIT 1")
+                stat = cursor.fetchone()
+                seen.append(int(stat[0].split()[0]) if stat else -1)
+        return original(self, state, batch)
+
+    monkeypatch.setattr(PersonHouseholdSpec, "send", send)
+    job = run_import(staff, "big.csv", csv_bytes(rows))
+    assert job.status == "done", (job.message, errors_of(job))
+    assert len(seen) == 4
+    # Analysed after 6,000 rows were written, before the last chunk (SQLite's sampled count is near it).
+    assert seen[-1] > 5000
