@@ -396,7 +396,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--only", default="", help=f"comma-separated sections: {','.join(SECTIONS)}")
     r.add_argument("--import-rows", type=int, default=0, help="rows to import (default: the scale)")
     r.add_argument("--formats", default="csv,xlsx", help="import formats: csv,xlsx or csv (CSV always runs)")
-    r.add_argument("--dje-rows", type=int, default=2000, help="rows for the django-import-export slice")
+    r.add_argument("--dje-rows", type=int, default=10000, help="rows for the django-import-export slice")
     r.add_argument("--grids", type=int, default=50, help="grids of the import's scratch community")
     r.add_argument("--samples", type=int, default=20, help="requests per page per run")
     r.add_argument("--duration", type=int, default=30, help="seconds per load-test run")

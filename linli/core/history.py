@@ -274,11 +274,12 @@ def bulk_create_values(model, rows: list[dict], reprs: list[str], *, note: str =
 def creation_loads(model, objs: list, keys: list[int], *, connection, note: str = "") -> list[bulk.Load]:
     """What :func:`bulk_create` writes, for instances under keys drawn with ``bulk.draw_keys``, as
     loads: built without a query, for a writer that builds one batch while it sends another."""
-    loads = [bulk.object_load(model, objs, keys, connection=connection)]
-    loads.append(bulk.values_load(ObjectChange, _creation_rows(model, objs, note), connection=connection))
-    for obj in objs:
-        obj._loaded_state = raw_state(obj)
-    return loads
+    # No history baseline is kept on the instances (bulk_create keeps one): a bulk writer drops
+    # them after sending; one saved later reads its baseline from the database.
+    return [
+        bulk.object_load(model, objs, keys, connection=connection),
+        bulk.values_load(ObjectChange, _creation_rows(model, objs, note), connection=connection),
+    ]
 
 
 def value_creation_loads(model, rows: list[dict], keys: list[int], reprs: list[str], *, connection,

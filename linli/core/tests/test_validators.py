@@ -113,3 +113,10 @@ def test_masks():
     assert mask_phone("13812341234") == "138****1234"
     masked = mask_phone("027-82345678")
     assert masked.startswith("027-") and masked.endswith("5678") and "8234" not in masked
+
+
+@pytest.mark.parametrize("digit", ["²", "١", "𝟠"])
+def test_digits_other_than_ascii_are_refused_not_crashing(digit):
+    number = "42010519800517001" + "6"
+    with pytest.raises(ValidationError):  # folded to its ASCII digit (then the checksum fails) or refused
+        parse_id_number(number[:5] + digit + number[6:])
