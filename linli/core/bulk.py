@@ -10,7 +10,7 @@ residents ran for minutes (nested loops planned for "19 rows") instead of under 
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from django.db import connections, models, router, transaction
 from django.db.models import signals
@@ -185,14 +185,28 @@ def object_load(model: type[models.Model], objs: list, keys: list[int], *, conne
         obj._prepare_related_fields_for_save(operation_name="bulk_create")
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not _db_default(f, objs[0])] if objs else []
-    convert = [_converter(f, connection) for f in fields]
+    # Plain columns first, read with one attrgetter call per row; the others through their converter.
+    plain = [f for f in fields if connection.vendor == "postgresql" and _is_plain(f)]
+    others = [f for f in fields if not any(f is p for p in plain)]
+    read_plain = _getter(attrgetter, [f.attname for f in plain])
+    convert = [_converter(f, connection) for f in others]
     for obj, key in zip(objs, keys, strict=True):
         setattr(obj, meta.pk.attname, key)
-    rows = [[c(obj) for c in convert] for obj in objs]
+    rows = [[*read_plain(obj), *[c(obj) for c in convert]] for obj in objs]
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
-    return Load(meta.db_table, [f.column for f in fields], rows)
+    return Load(meta.db_table, [f.column for f in plain + others], rows)
+
+
+def _getter(kind, names: list[str]):
+    """``operator.attrgetter``/``itemgetter`` of ``names`` that always returns a tuple."""
+    if not names:
+        return lambda _obj: ()
+    if len(names) == 1:
+        single = kind(names[0])
+        return lambda obj: (single(obj),)
+    return kind(*names)
 
 
 def values_load(
@@ -203,8 +217,6 @@ def values_load(
     Every column without a database default must be given.
     """
     meta = model._meta
-    if keys is not None:
-        rows = [{meta.pk.attname: key, **row} for key, row in zip(keys, rows, strict=True)]
     if not rows:
         return Load(meta.db_table, [], [])
     by_attname = {f.attname: f for f in meta.concrete_fields}
@@ -216,16 +228,21 @@ def values_load(
     ]
     if missing:
         raise ValueError(f"insert_values({meta.label}): no value for {', '.join(missing)}")
-    fields = [by_attname[n] for n in names]
-    plain = (
-        connection.vendor == "postgresql"
-    )  # psycopg takes these values as they are; sqlite3 not all (UUID)
-    prepare = [None if plain and _is_plain(f) else _preparer(f, connection) for f in fields]
-    converted = []
-    for row in rows:
-        values = [row[n] for n in names]
-        converted.append([v if p is None else p(v) for v, p in zip(values, prepare, strict=True)])
-    return Load(meta.db_table, [f.column for f in fields], converted)
+    # psycopg takes plain values as they are (one itemgetter call per row); sqlite3 not all (UUIDs).
+    on_postgresql = connection.vendor == "postgresql"
+    plain = [n for n in names if on_postgresql and _is_plain(by_attname[n])]
+    others = [(n, _preparer(by_attname[n], connection)) for n in names if n not in plain]
+    read_plain = _getter(itemgetter, plain)
+    columns = [by_attname[n].column for n in plain] + [by_attname[n].column for n, _ in others]
+    if keys is None:
+        converted = [[*read_plain(row), *[p(row[n]) for n, p in others]] for row in rows]
+    else:  # keys are integers from the sequence: sent as they are
+        columns.insert(0, meta.pk.column)
+        converted = [
+            [key, *read_plain(row), *[p(row[n]) for n, p in others]]
+            for key, row in zip(keys, rows, strict=True)
+        ]
+    return Load(meta.db_table, columns, converted)
 
 
 def send(load: Load, *, connection) -> None:

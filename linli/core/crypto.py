@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -51,10 +51,14 @@ class DataKey:
     algorithm: str
     secret: bytes
 
+    @cached_property
+    def _sm4(self) -> algorithms.SM4:
+        return algorithms.SM4(self.secret)  # checked once, not on every call
+
     def encrypt(self, plaintext: bytes, nonce: bytes, aad: bytes) -> bytes:
         if self.algorithm == AES_GCM:
             return AESGCM(self.secret).encrypt(nonce, plaintext, aad)
-        encryptor = Cipher(algorithms.SM4(self.secret), modes.GCM(nonce)).encryptor()
+        encryptor = Cipher(self._sm4, modes.GCM(nonce)).encryptor()
         encryptor.authenticate_additional_data(aad)
         body = encryptor.update(plaintext) + encryptor.finalize()
         return body + encryptor.tag
@@ -63,7 +67,7 @@ class DataKey:
         if self.algorithm == AES_GCM:
             return AESGCM(self.secret).decrypt(nonce, ciphertext, aad)
         body, tag = ciphertext[:-TAG_BYTES], ciphertext[-TAG_BYTES:]
-        decryptor = Cipher(algorithms.SM4(self.secret), modes.GCM(nonce, tag)).decryptor()
+        decryptor = Cipher(self._sm4, modes.GCM(nonce, tag)).decryptor()
         decryptor.authenticate_additional_data(aad)
         return decryptor.update(body) + decryptor.finalize()
 
