@@ -25,12 +25,13 @@ rows built, rows sent).
 """
 
 import contextvars
+import gc
 import logging
 import pickle
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -212,6 +213,7 @@ class Run:
         self.report = Report()
         self.scope_paths = self._scope(permissions.scope_paths(user, spec.perm), area)
         self.total_rows: int | None = None
+        self._freezing = False
 
     @staticmethod
     def _scope(paths: list[str], area) -> list[str]:
@@ -295,6 +297,28 @@ class Run:
         )
 
     # -- the two passes -----------------------------------------------------------------------
+    @contextmanager
+    def _survivors_frozen(self):
+        """Objects alive at the end of each chunk leave the cyclic collector's view until the run ends.
+
+        A run keeps per-file state that only grows (an ID fingerprint per row, a summary per
+        household: ~1.5M tracked objects at 1M rows), and Python's full collections walked all of
+        it again and again: 99 of them, 22 s of a 1M import's ~185 s of CPU. Inside this block the
+        passes call ``gc.freeze()`` (O(1)) after each chunk; at the end ``gc.unfreeze()`` gives
+        everything back to the collector. Garbage without cycles is freed by reference counting
+        as always; cyclic garbage frozen meanwhile waits for the end of the run.
+        """
+        self._freezing = True
+        try:
+            yield
+        finally:
+            self._freezing = False
+            gc.unfreeze()
+
+    def _freeze_survivors(self) -> None:
+        if self._freezing:
+            gc.freeze()
+
     def check(self, spill: Spill | None = None):
         """Pass 1: validate everything; returns the spec's state for a following write.
 
@@ -306,6 +330,7 @@ class Run:
             plans = self.spec.check(state, chunk)
             if spill is not None and self.report.ok:  # after an error nothing will be written
                 spill.add(len(chunk), self.spec.stash(plans))
+            self._freeze_survivors()
         self.spec.finish(state)
         return state
 
@@ -343,13 +368,15 @@ class Run:
                         # (ANALYZE sees its own rows) each time the written rows double.
                         bulk.analyze(*getattr(spec, "queried_models", ()))
                         analyze_at = done * 2
+                    self._freeze_survivors()
                 pending = (rows, building)
             if pending is not None:
                 spec.send(state, pending[1].result())
                 self.progress("write", done + pending[0], self.total_rows)
 
     def dry_run(self) -> Report:
-        self.check()
+        with self._survivors_frozen():
+            self.check()
         return self.report
 
     def commit(self, on_written: Callable[[Report], None] | None = None) -> Report:
@@ -360,18 +387,19 @@ class Run:
         """
         spill = Spill(self.path.parent)
         try:
-            state = self.check(spill)
-            if not self.report.ok:
-                raise ImportAborted(
-                    f"发现 {len(self.report.errors)} 处错误，未导入任何数据 (errors found; nothing imported)"
-                )
-            counts_from_check = dict(self.report.counts)
-            self.report.counts = {}
-            with acting(self.user, channel=Channel.IMPORT), transaction.atomic():
-                self.spec.prepare_write(state)
-                self._write(state, spill)
-                if on_written is not None:
-                    on_written(self.report)
+            with self._survivors_frozen():
+                state = self.check(spill)
+                if not self.report.ok:
+                    raise ImportAborted(
+                        f"发现 {len(self.report.errors)} 处错误，未导入任何数据 (errors found; nothing imported)"
+                    )
+                counts_from_check = dict(self.report.counts)
+                self.report.counts = {}
+                with acting(self.user, channel=Channel.IMPORT), transaction.atomic():
+                    self.spec.prepare_write(state)
+                    self._write(state, spill)
+                    if on_written is not None:
+                        on_written(self.report)
         finally:
             spill.close()
         if self.report.rows >= bulk.ANALYZE_AFTER_ROWS:

@@ -347,3 +347,28 @@ def test_statistics_follow_a_large_import_inside_its_transaction(staff, monkeypa
     assert len(seen) == 4
     # Analysed after 6,000 rows were written, before the last chunk (SQLite's sampled count is near it).
     assert seen[-1] > 5000
+
+
+@pytest.mark.parametrize("outcome", ["done", "failed"])
+def test_nothing_stays_frozen_from_the_collector_after_a_run(staff, monkeypatch, outcome):
+    """The passes hide each chunk's survivors from full collections (gc.freeze); the run gives
+    them back however it ends, or a long-lived worker would never collect them."""
+    import gc
+
+    rows = []
+    for n in range(1000):
+        rows += family(f"42010500{n:05d}", size=3)
+    frozen_during = []
+    original = PersonHouseholdSpec.send
+
+    def send(self, state, batch):
+        frozen_during.append(gc.get_freeze_count())
+        if outcome == "failed":
+            raise RuntimeError("disk full (injected)")
+        return original(self, state, batch)
+
+    monkeypatch.setattr(PersonHouseholdSpec, "send", send)
+    job = run_import(staff, "big.csv", csv_bytes(rows))
+    assert job.status == outcome
+    assert frozen_during and frozen_during[0] > 0  # survivors were frozen while the run went on …
+    assert gc.get_freeze_count() == 0  # … and none is left frozen
