@@ -186,8 +186,9 @@ def object_load(model: type[models.Model], objs: list, keys: list[int], *, conne
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not _db_default(f, objs[0])] if objs else []
     # Plain columns first, read with one attrgetter call per row; the others through their converter.
-    plain = [f for f in fields if connection.vendor == "postgresql" and _is_plain(f)]
-    others = [f for f in fields if not any(f is p for p in plain)]
+    on_postgresql = connection.vendor == "postgresql"
+    plain = [f for f in fields if on_postgresql and _is_plain(f)]
+    others = [f for f in fields if not (on_postgresql and _is_plain(f))]
     read_plain = _getter(attrgetter, [f.attname for f in plain])
     convert = [_converter(f, connection) for f in others]
     for obj, key in zip(objs, keys, strict=True):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -263,11 +263,11 @@ def bulk_create_values(model, rows: list[dict], reprs: list[str], *, note: str =
     For bulk loads of small link rows (memberships): ``reprs`` are what ``str()`` of each object
     would print, for the history.
     """
-    with transaction.atomic():
-        keys = bulk.insert_values(model, rows, returning=True)
-        bulk.insert_values(
-            ObjectChange, _creation_rows(model, _stubs(keys, reprs, rows), note), batch_size=CHANGE_BATCH
-        )
+    connection = connections[router.db_for_write(model)]
+    with transaction.atomic(using=connection.alias):
+        keys = bulk.draw_keys(model, len(rows))
+        for load in value_creation_loads(model, rows, keys, reprs, connection=connection, note=note):
+            bulk.send(load, connection=connection)
         return keys
 
 

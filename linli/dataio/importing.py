@@ -346,6 +346,13 @@ class Run:
         spec = self.spec
         done = 0
         analyze_at = bulk.ANALYZE_AFTER_ROWS
+
+        def send(rows: int, building: Future) -> None:
+            nonlocal done
+            spec.send(state, building.result())
+            done += rows
+            self.progress("write", done, self.total_rows)
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-build") as builder:
             pending: tuple[int, Future] | None = None
             for rows, stashed in spill:
@@ -358,9 +365,7 @@ class Run:
                 building = builder.submit(contextvars.copy_context().run, _without_queries, spec.build, state, plans,
                                           reserved)  # fmt: skip
                 if pending is not None:
-                    spec.send(state, pending[1].result())
-                    done += pending[0]
-                    self.progress("write", done, self.total_rows)
+                    send(*pending)
                     if done >= analyze_at:
                         # The planner knows the tables as they were before the import: into an
                         # empty registry it plans the recheck's key lookups as sequential scans,
@@ -371,8 +376,7 @@ class Run:
                     self._freeze_survivors()
                 pending = (rows, building)
             if pending is not None:
-                spec.send(state, pending[1].result())
-                self.progress("write", done + pending[0], self.total_rows)
+                send(*pending)
 
     def dry_run(self) -> Report:
         with self._survivors_frozen():

@@ -534,7 +534,7 @@ class PersonHouseholdSpec:
                 state.household_ids[household.number] = household.pk
         state.run.report.count("households_created", len(new))
 
-    # Each chunk is written in three steps (see Run.commit): keys drawn (a query), rows built (CPU
+    # Each chunk is written in three steps (see Run._write): keys drawn (a query), rows built (CPU
     # only, in a worker thread, while the previous chunk is sent) and rows sent (the database).
     def reserve(self, state: State, plans: list[Plan]) -> Keys:
         """Keys for the chunk's new persons and memberships, drawn before its rows are built."""
@@ -546,7 +546,7 @@ class PersonHouseholdSpec:
     def build(self, state: State, plans: list[Plan], keys: Keys) -> Batch:
         """The new persons and memberships of a chunk as rows for the database, with their history.
 
-        Runs in a worker thread: no query here (``Run.commit`` makes one fail), nothing shared is changed.
+        Runs in a worker thread: no query here (``Run._write`` makes one fail), nothing shared is changed.
         """
         created: dict[int, Person] = {}
         for plan in plans:
