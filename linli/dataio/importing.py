@@ -1,27 +1,26 @@
 """The import pipeline: read in chunks → validate every row → (dry run: report) → write all or nothing.
 
-A run makes two passes over the stored file (STYLE.md "Bulk paths"):
+A run is one pass over the stored file (STYLE.md "Bulk paths"). Rows are read in chunks of
+:data:`CHUNK` and validated — cell by cell, against the registry (one query per chunk, never per
+row), and across the file (duplicate IDs, household heads). Every problem becomes a
+:class:`RowError` with row number, column and a bilingual reason. Only small per-file facts are
+kept between chunks (an ID fingerprint per row, a summary per household), so memory stays flat
+however long the file is.
 
-1. **Check.** Rows are read in chunks of :data:`CHUNK` and validated — cell by cell, against the
-   registry (one query per chunk, never per row), and across the file (duplicate IDs, household
-   heads). Every problem becomes a :class:`RowError` with row number, column and a bilingual
-   reason. Only small per-file facts are kept between chunks (an ID fingerprint per row, a
-   summary per household), so memory stays flat however long the file is.
-2. **Write** (commit only, and only when pass 1 found nothing). Inside one transaction, acting as
-   the importing user through the ``import`` channel, each chunk of rows that pass 1 checked is
-   re-checked against the registry as it is now and written with the history-keeping bulk
-   helpers; a worker thread builds the next chunk's rows while the current one is sent
-   (:meth:`Run._write`). Any error or exception rolls the whole import back: nothing is
-   half-imported.
+A dry run stops there: its report. A commit runs the same pass inside one transaction, acting as
+the importing user through the ``import`` channel, and writes each chunk as soon as it passed,
+with the history-keeping bulk helpers; its checks see the registry as it is while it writes, so
+nobody's change slips in between a check and the write. The first error stops the writing and
+the pass goes on to report every error, exactly as the dry run would; then the transaction takes
+back what was written. Any exception does the same: nothing is half-imported.
 
-The cells are parsed and validated once per run. A commit's pass 1 keeps each chunk's checked
-rows (the spec's compact form of them) in an anonymous temporary file beside the stored upload
-(:class:`Spill`), and pass 2 reads them back instead of parsing the file again; only the rules
-that depend on the registry's current rows run again inside the transaction.
+Two threads share the work: a worker parses the next chunk's cells and builds the rows of the
+chunk just checked (CPU, no query), while the transaction's thread checks chunks against the
+registry and sends rows (mostly waiting for the database). Checking, building and the database's
+writing overlap on two cores (:class:`_Writer`).
 
 A record type plugs in as a *spec* (see :mod:`linli.dataio.persons`): its columns, per-chunk
-check, cross-file checks, re-check against the registry and per-chunk write (keys drawn,
-rows built, rows sent).
+parse and check, cross-file checks and per-chunk write (keys drawn, rows built, rows sent).
 """
 
 import contextvars
@@ -62,7 +61,7 @@ class RowError:
 
 
 class ImportAborted(Exception):
-    """The write pass met a problem (the registry changed since the check); everything is rolled back."""
+    """A commit found errors; everything it had written is rolled back."""
 
 
 @dataclass
@@ -105,7 +104,13 @@ class Report:
 
 
 class Spec(Protocol):
-    """What a record type provides to the pipeline."""
+    """What a record type provides to the pipeline.
+
+    Checking a chunk takes two steps: :meth:`parse` (the cells; CPU only, no query: it runs in
+    the worker thread) and :meth:`verify` (against the registry and the rest of the file, on the
+    transaction's thread). Writing a chunk takes three: :meth:`reserve` (keys drawn), :meth:`build`
+    (rows made; worker thread, no query) and :meth:`send` (rows written).
+    """
 
     key: str
     title: str
@@ -114,19 +119,29 @@ class Spec(Protocol):
 
     def start(self, run: "Run") -> object: ...
 
-    def check(self, state, chunk: list[tuple[int, dict]]) -> list: ...
+    def parse(self, state, chunk: list[tuple[int, dict]]) -> object: ...
 
-    def finish(self, state) -> None: ...
-
-    def stash(self, plans: list) -> object:
-        """The checked rows of a chunk as plain, picklable values (kept between the passes)."""
+    def verify(self, state, parsed) -> list:
+        """The chunk's valid rows, as plans; its errors go to the run's report."""
         ...
 
-    def recheck(self, state, stashed) -> list:
-        """Rebuild a chunk's plans from :meth:`stash`'s form and check them against the registry as it is now."""
+    def finish(self, state) -> None:
+        """Checks across the whole file, after its last chunk."""
         ...
 
     def prepare_write(self, state) -> None: ...
+
+    def release(self, state, plans: list) -> tuple[list, list]:
+        """The plans that can be written now, and those that must wait for the end of the file."""
+        ...
+
+    def stash(self, plans: list) -> object:
+        """Waiting plans as plain, picklable values."""
+        ...
+
+    def restore(self, state, stashed) -> list:
+        """Waiting plans back from :meth:`stash`'s form, after :meth:`finish`."""
+        ...
 
     def reserve(self, state, plans: list) -> object:
         """What building a chunk needs from the database (keys for its new rows)."""
@@ -142,28 +157,35 @@ class Spec(Protocol):
 
 
 class Spill:
-    """Checked chunks kept between a commit's two passes, in order, on disk rather than in memory.
+    """Plans kept until the end of a commit, in order, on disk rather than in memory.
 
     An anonymous temporary file (unlinked at once, gone when closed or when the process dies) in
-    the directory of the stored upload, which holds the same rows in clear text already. Kept in
-    memory, the checked rows would make the import's memory grow with the file (it stays flat).
+    the directory of the stored upload, which holds the same rows in clear text already. Held in
+    memory, a file whose rows all wait (members listed before their heads) would make the
+    import's memory grow with the file (it stays flat).
     """
 
     def __init__(self, directory: Path):
-        self.file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed by close()
+        self.directory = directory
+        self.file = None
         self.count = 0
 
     def add(self, rows: int, stashed: object) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(dir=self.directory)  # noqa: SIM115 - closed by close()
         pickle.dump((rows, stashed), self.file, protocol=pickle.HIGHEST_PROTOCOL)
         self.count += 1
 
     def __iter__(self) -> Iterator[tuple[int, object]]:
+        if self.file is None:
+            return
         self.file.seek(0)
         for _ in range(self.count):
             yield pickle.load(self.file)  # noqa: S301 - written by this process, never by a user
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
 
 
 Progress = Callable[[str, int, int | None], None]
@@ -213,6 +235,7 @@ class Run:
         self.report = Report()
         self.scope_paths = self._scope(permissions.scope_paths(user, spec.perm), area)
         self.total_rows: int | None = None
+        self.writing = False  # a commit (the spec counts what it writes, not what it checked)
         self._freezing = False
 
     @staticmethod
@@ -296,7 +319,7 @@ class Run:
             % {"join": "、".join(best[1]), "expected": expected}
         )
 
-    # -- the two passes -----------------------------------------------------------------------
+    # -- the pass -----------------------------------------------------------------------------
     @contextmanager
     def _survivors_frozen(self):
         """Objects alive at the end of each chunk leave the cyclic collector's view until the run ends.
@@ -304,7 +327,7 @@ class Run:
         A run keeps per-file state that only grows (an ID fingerprint per row, a summary per
         household: ~1.5M tracked objects at 1M rows), and Python's full collections walked all of
         it again and again: 99 of them, 22 s of a 1M import's ~185 s of CPU. Inside this block the
-        passes call ``gc.freeze()`` (O(1)) after each chunk; at the end ``gc.unfreeze()`` gives
+        pass calls ``gc.freeze()`` (O(1)) after each chunk; at the end ``gc.unfreeze()`` gives
         everything back to the collector. Garbage without cycles is freed by reference counting
         as always; cyclic garbage frozen meanwhile waits for the end of the run.
         """
@@ -319,100 +342,156 @@ class Run:
         if self._freezing:
             gc.freeze()
 
-    def check(self, spill: Spill | None = None):
-        """Pass 1: validate everything; returns the spec's state for a following write.
+    def _in_worker(self, worker: ThreadPoolExecutor, function, *args) -> Future:
+        # The worker thread gets this thread's context (the active language, the acting user).
+        return worker.submit(contextvars.copy_context().run, _without_queries, function, *args)
 
-        With ``spill``, each chunk's checked rows are kept there for the write pass.
-        """
-        state = self.spec.start(self)
-        for chunk in self.chunks("check"):
-            self.report.rows += len(chunk)
-            plans = self.spec.check(state, chunk)
-            if spill is not None and self.report.ok:  # after an error nothing will be written
-                spill.add(len(chunk), self.spec.stash(plans))
-            self._freeze_survivors()
-        self.spec.finish(state)
-        return state
+    def _pass(self, writer: "_Writer | None" = None):
+        """Check every chunk; with a writer, write each one that passed while the next is checked.
 
-    def _write(self, state, spill: Spill) -> None:
-        """Write the checked chunks, building each one's rows while the one before is sent.
-
-        Building (derived columns, encryption, history rows) is the app's CPU; sending is mostly
-        waiting while the database writes rows and indexes. In turns, each waited for the other
-        (a million rows: ~270 s of app CPU, ~380 s of waiting); a worker thread builds chunk N+1
-        while the main thread sends chunk N, and the two cores work at once. Every query stays
-        on the main thread, in the import's transaction; the worker thread is refused any.
+        The worker thread parses chunk N+1 (cells only, no query) while this thread checks chunk N
+        against the registry and sends chunk N-1's rows. Returns the spec's state.
         """
         spec = self.spec
-        done = 0
-        analyze_at = bulk.ANALYZE_AFTER_ROWS
+        state = spec.start(self)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-worker") as worker:
+            if writer is not None:
+                writer.begin(state, worker)
+            parsing: Future | None = None
+            for chunk in self.chunks("write" if writer is not None else "check"):
+                self.report.rows += len(chunk)
+                upcoming = self._in_worker(worker, spec.parse, state, chunk)
+                if parsing is not None:
+                    self._verify(state, parsing, writer)
+                parsing = upcoming
+            if parsing is not None:
+                self._verify(state, parsing, writer)
+            spec.finish(state)
+            if writer is not None:
+                writer.end()
+        return state
 
-        def send(rows: int, building: Future) -> None:
-            nonlocal done
-            spec.send(state, building.result())
-            done += rows
-            self.progress("write", done, self.total_rows)
-
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-build") as builder:
-            pending: tuple[int, Future] | None = None
-            for rows, stashed in spill:
-                plans = spec.recheck(state, stashed)
-                if not self.report.ok:
-                    raise ImportAborted(
-                        "写入时发现数据已被他人修改，已全部撤销，请重新校验 (the registry changed meanwhile; rolled back)"
-                    )
-                reserved = spec.reserve(state, plans)
-                building = builder.submit(contextvars.copy_context().run, _without_queries, spec.build, state, plans,
-                                          reserved)  # fmt: skip
-                if pending is not None:
-                    send(*pending)
-                    if done >= analyze_at:
-                        # The planner knows the tables as they were before the import: into an
-                        # empty registry it plans the recheck's key lookups as sequential scans,
-                        # ~100 ms a chunk at 1M rows. Statistics refreshed inside the transaction
-                        # (ANALYZE sees its own rows) each time the written rows double.
-                        bulk.analyze(*getattr(spec, "queried_models", ()))
-                        analyze_at = done * 2
-                    self._freeze_survivors()
-                pending = (rows, building)
-            if pending is not None:
-                send(*pending)
+    def _verify(self, state, parsing: Future, writer: "_Writer | None") -> None:
+        plans = self.spec.verify(state, parsing.result())
+        if writer is not None:
+            writer.add(plans)
+        self._freeze_survivors()
 
     def dry_run(self) -> Report:
         with self._survivors_frozen():
-            self.check()
+            self._pass()
         return self.report
 
     def commit(self, on_written: Callable[[Report], None] | None = None) -> Report:
-        """Check, then write in one transaction. Raises :class:`ImportAborted` if anything is wrong.
+        """Check and write in one pass, in one transaction. Raises :class:`ImportAborted` if anything is wrong.
 
-        ``on_written`` runs inside the transaction after the last row (the audit record), so the
-        import and its record commit together or not at all.
+        Each chunk is written as soon as it passed its checks, and nothing after the first error:
+        an error anywhere (a cell, a duplicate ID further down, a household without a head) ends
+        the run with the same report as the dry run, and the transaction takes back what was
+        written before it. ``on_written`` runs inside the transaction after the last row (the
+        audit record), so the import and its record commit together or not at all.
         """
-        spill = Spill(self.path.parent)
-        try:
-            with self._survivors_frozen():
-                state = self.check(spill)
-                if not self.report.ok:
-                    raise ImportAborted(
-                        f"发现 {len(self.report.errors)} 处错误，未导入任何数据 (errors found; nothing imported)"
-                    )
-                counts_from_check = dict(self.report.counts)
-                self.report.counts = {}
-                with acting(self.user, channel=Channel.IMPORT), transaction.atomic():
-                    self.spec.prepare_write(state)
-                    self._write(state, spill)
-                    if on_written is not None:
-                        on_written(self.report)
-        finally:
-            spill.close()
+        self.writing = True
+        self.progress("write", 0, None)  # said before the transaction: SQLite shows nothing after it
+        with self._survivors_frozen(), acting(self.user, channel=Channel.IMPORT), transaction.atomic():
+            writer = _Writer(self)
+            try:
+                self._pass(writer)
+            finally:
+                writer.close()
+            if not self.report.ok:
+                # Raised inside the transaction: everything written before the first error is rolled back.
+                raise ImportAborted(
+                    f"发现 {len(self.report.errors)} 处错误，未导入任何数据 (errors found; nothing imported)"
+                )
+            if on_written is not None:
+                on_written(self.report)
         if self.report.rows >= bulk.ANALYZE_AFTER_ROWS:
             bulk.analyze(*getattr(self.spec, "written_models", ()))
-        logger.info(
-            "import %s by %s: %s (checked: %s)",
-            self.spec.key,
-            self.user,
-            self.report.counts,
-            counts_from_check,
-        )
+        logger.info("import %s by %s: %s", self.spec.key, self.user, self.report.counts)
         return self.report
+
+
+class _Writer:
+    """The write side of a commit: each chunk's rows built in the worker thread, sent from this one.
+
+    Building (derived columns, encryption, history rows) is the app's CPU; sending is mostly
+    waiting while the database writes rows and indexes. Chunk N's rows are built while chunk N-1
+    is sent, so the two cores work at once. Every query stays on the transaction's thread; the
+    worker thread is refused any. Rows the spec cannot build yet (a member whose household's
+    grid is not known before its head row) wait in a :class:`Spill` until the end of the file.
+
+    Sending from a third thread (through the same connection) was measured and dropped: three
+    threads contending for the GIL made the app's CPU grow by a third (135 → 187 s for a million
+    rows), and its COPY held the connection while it waited for the GIL, so the checks' queries
+    waited too (241 → 302 s).
+    """
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.spec = run.spec
+        self.waiting = Spill(run.path.parent)
+        self.pending: tuple[Future, bool] | None = (
+            None  # the chunk being built, and whether to analyse after it
+        )
+        self.done = 0
+        self.analyze_at = bulk.ANALYZE_AFTER_ROWS
+
+    def begin(self, state, worker: ThreadPoolExecutor) -> None:
+        self.state, self.worker = state, worker
+        self.spec.prepare_write(state)
+
+    def add(self, plans: list) -> None:
+        if not self.run.report.ok:
+            self._drop()  # nothing more is written; the transaction will take back the rest
+            return
+        ready, waiting = self.spec.release(self.state, plans)
+        if waiting:
+            self.waiting.add(len(waiting), self.spec.stash(waiting))
+        if ready:
+            self._submit(ready)
+
+    def end(self) -> None:
+        """After the cross-file checks: the rows that waited, then the last chunk sent."""
+        if not self.run.report.ok:
+            self._drop()
+            return
+        for _rows, stashed in self.waiting:
+            self._submit(self.spec.restore(self.state, stashed))
+        if self.pending is not None:
+            self._send(*self.pending)
+            self.pending = None
+
+    def close(self) -> None:
+        """However the run ends (before its transaction does): nothing left building, the spill gone."""
+        try:
+            self._drop()
+        finally:
+            self.waiting.close()
+
+    def _submit(self, plans: list) -> None:
+        spec, state = self.spec, self.state
+        reserved = spec.reserve(state, plans)
+        building = self.run._in_worker(self.worker, spec.build, state, plans, reserved)
+        self.done += len(plans)
+        analyze = self.done >= self.analyze_at
+        if analyze:
+            self.analyze_at = self.done * 2
+        if self.pending is not None:
+            self._send(*self.pending)
+        self.pending = (building, analyze)
+
+    def _send(self, building: Future, analyze: bool) -> None:
+        self.spec.send(self.state, building.result())
+        if analyze:
+            # The planner knows the tables as they were before the import: into an empty
+            # registry it plans the checks' key lookups as sequential scans, ~100 ms a chunk
+            # at 1M rows. Statistics refreshed inside the transaction (ANALYZE sees its own
+            # rows) each time the written rows double.
+            bulk.analyze(*getattr(self.spec, "queried_models", ()))
+
+    def _drop(self) -> None:
+        """Nothing more is sent: the chunk being built is let finish, and dropped."""
+        if self.pending is not None:
+            self.pending[0].exception()
+            self.pending = None

@@ -98,20 +98,23 @@ def runs_inline(job: ImportJob) -> bool:
 class ProgressWriter:
     """Writes a job's progress so that the polling page sees it while the job runs.
 
-    During the write pass the import holds a transaction. PostgreSQL lets a second connection
-    update the job row meanwhile, so progress goes through one; SQLite allows a single writer, so
-    there the page shows the check pass progressing and then "writing" until the commit.
+    A commit holds a transaction from its first row to its last. PostgreSQL lets a second
+    connection update the job row meanwhile, so progress goes through one; SQLite allows a single
+    writer, so there the page shows "writing" (said before the transaction) until the commit.
+    A new phase is always written; rows within a phase every :data:`PROGRESS_EVERY` calls.
     """
 
     def __init__(self, job: ImportJob):
         self.job = job
         self.side = None
         self.calls = 0
+        self.phase = None
 
     def __call__(self, phase: str, done: int, total: int | None) -> None:
         self.calls += 1
-        if self.calls % PROGRESS_EVERY and done != total:
+        if phase == self.phase and self.calls % PROGRESS_EVERY and done != total:
             return
+        self.phase = phase
         values = {"phase": phase, "rows_done": done, "rows_total": total}
         if not connection.in_atomic_block:
             ImportJob.objects.filter(pk=self.job.pk).update(**values)

@@ -1,6 +1,6 @@
 """Resolve what a ledger names — a grid, a house — to rows inside the importer's scope.
 
-Grids are few (a sub-district has hundreds), so they are read once per run; houses are many, so
+Grids are few (a sub-district has hundreds, a city some thousands), so they are read once per run; houses are many, so
 they are looked up once per chunk of rows with one query. A value that only matches outside the
 importer's scope is reported as such, never silently attached elsewhere.
 """
@@ -34,6 +34,11 @@ class GridResolver:
         self.by_text: dict[str, list[Place]] = {}
         self.by_id: dict[int, Place] = {}
         self._cache: dict[str, Place | CellError] = {}
+        # Every grid's code and name, to tell "outside your scope" from "no such grid" without a
+        # query: rows are parsed in a worker thread, where queries are refused.
+        self.anywhere: set[str] = set()
+        for code, name in Area.objects.filter(level=AreaLevel.GRID).values_list("grid_code", "name"):
+            self.anywhere.update((code, name))
         if not paths:
             return
         areas = list(
@@ -80,10 +85,7 @@ class GridResolver:
                 )
                 % {"text": text}
             )
-        outside = Area.objects.filter(level=AreaLevel.GRID).filter(grid_code=text) | Area.objects.filter(
-            level=AreaLevel.GRID, name=text
-        )
-        if outside.exists():
+        if text in self.anywhere:
             return CellError(
                 gettext("网格“%(text)s”不在您的管辖范围内 (the grid is outside your scope)") % {"text": text}
             )

@@ -43,9 +43,6 @@ from .importing import Run
 from .lookups import GridResolver, HouseResolver, Place
 from .reading import cell_text
 
-BATCH = 1000
-QUERY_BATCH = 2000
-
 COLUMNS = [
     Column("household_number", "户号", ("household", "household_no", "household number", "户编号"), required=True,
            max_length=32, example="示例4201050010001", width=18, as_text=True,
@@ -114,6 +111,15 @@ class Plan:
     person: Person | None = None
     membership: tuple | None = None  # (id, household_id, household number, relation)
     changed: list[str] = field(default_factory=list)
+    area: Place | None = None  # a new person's grid (its own or its household's), set when released
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A chunk's rows with their cells cleaned (no registry yet), and the errors found in them."""
+
+    rows: list[tuple[Plan, str]]  # (plan, the house cell)
+    errors: list[tuple[int, Column, str]]
 
 
 @dataclass(slots=True)
@@ -126,6 +132,7 @@ class HouseholdPlan:
     registered_address: str = ""
     household_type: str = ""
     uncertain: bool = False  # a row's relation could not be read: head checks would only add noise
+    written: bool = False  # a new household: its row is on its way to the database
 
 
 @dataclass
@@ -138,17 +145,19 @@ class State:
     households: dict[str, HouseholdPlan] = field(default_factory=dict)
     # number -> (id, area id, area path, status, the head's ID fingerprint or None)
     existing_households: dict[str, tuple] = field(default_factory=dict)
-    household_ids: dict[str, int] = field(default_factory=dict)
-    household_grid: dict[str, Place] = field(default_factory=dict)
+    household_ids: dict[str, int] = field(default_factory=dict)  # existing, or drawn for a new one
+    ended: bool = False  # every row has been checked (finish)
     today: dt.date = field(default_factory=dt.date.today)
     new_person: Callable[[dict], Person] = field(default_factory=lambda: bulk.maker(Person))
-    connection: object = None  # the write pass's database connection (prepare_write)
+    new_household: Callable[[dict], Household] = field(default_factory=lambda: bulk.maker(Household))
+    connection: object = None  # the commit's database connection (prepare_write)
 
 
 @dataclass(slots=True)
 class Keys:
     persons: list[int]
     memberships: list[int]
+    households: list[str]  # the numbers of the new households written with the chunk
 
 
 @dataclass(slots=True)
@@ -158,6 +167,7 @@ class Batch:
     plans: list[Plan]
     persons_created: int
     memberships_created: int
+    households_created: int
     loads: list[bulk.Load]
 
 
@@ -169,8 +179,8 @@ class PersonHouseholdSpec:
     perm = "registry.import_person"
     columns = COLUMNS
     written_models = (Person, Household, Membership, ObjectChange)
-    # Tables the write pass queries (recheck): their statistics are refreshed as an import grows them.
-    queried_models = (Person, Membership)
+    # Tables a commit's checks query while it writes them: statistics refreshed as an import grows them.
+    queried_models = (Person, Membership, Household)
 
     def start(self, run: Run) -> State:
         tables = {c.table for c in COLUMNS if c.kind == "code"}
@@ -181,17 +191,26 @@ class PersonHouseholdSpec:
             houses=HouseResolver(run.scope_paths),
         )
 
-    # -- checking -----------------------------------------------------------------------------
-    def check(self, state: State, chunk: list[tuple[int, dict]]) -> list[Plan]:
-        run = state.run
-        parsed: list[tuple[Plan, str]] = []
+    # -- checking ---------------------------------------------------------------------------
+    def parse(self, state: State, chunk: list[tuple[int, dict]]) -> Parsed:
+        """Every cell of a chunk cleaned. No query and nothing shared written: it runs in the
+        worker thread while the chunk before is checked against the registry."""
+        parsed = Parsed([], [])
         for number, raw in chunk:
-            plan, house_text = self._parse_row(state, number, raw)
+            plan, house_text = self._parse_row(state, number, raw, parsed.errors)
             if plan is not None:
-                parsed.append((plan, house_text))
-        self._resolve_houses(state, parsed)
-        plans = [p for p, _ in parsed]
+                parsed.rows.append((plan, house_text))
+        return parsed
+
+    def verify(self, state: State, parsed: Parsed) -> list[Plan]:
+        """A parsed chunk against the registry and the rest of the file: its valid plans."""
+        run = state.run
+        for row, column, message in parsed.errors:
+            run.error(row, column, message)
+        self._resolve_houses(state, parsed.rows)
+        plans = [p for p, _ in parsed.rows]
         self._match_registry(state, plans)
+        self._match_households(state, plans)
         valid = []
         for plan in plans:
             self._track(state, plan)
@@ -199,42 +218,24 @@ class PersonHouseholdSpec:
                 continue
             if self._check_existing(state, plan):
                 valid.append(plan)
-        for plan in valid:
-            self._count(run, plan)
+        if not run.writing:  # a commit counts what it writes
+            for plan in valid:
+                self._count(run, plan)
         return valid
 
-    @staticmethod
-    def stash(plans: list[Plan]) -> list[tuple]:
-        """The parsed cells of checked rows as tuples; the registry match is made again when writing."""
-        return [
-            (p.row, p.number, p.relation, p.values, p.bidx, p.grid.id if p.grid else None, p.house_id,
-             p.household_type)
-            for p in plans
-        ]  # fmt: skip
-
-    def recheck(self, state: State, stashed: list[tuple]) -> list[Plan]:
-        """The write pass: the rows as checked, matched against the registry as it is now."""
-        grids = state.grids.by_id
-        plans = [
-            Plan(row, number, relation, values, bidx, grids[grid] if grid is not None else None, house_id,
-                 household_type)
-            for row, number, relation, values, bidx, grid, house_id, household_type in stashed
-        ]  # fmt: skip
-        self._match_registry(state, plans)
-        return [plan for plan in plans if self._check_existing(state, plan)]
-
-    def _parse_row(self, state: State, number: int, raw: dict) -> tuple[Plan | None, str]:
+    def _parse_row(
+        self, state: State, number: int, raw: dict, errors: list[tuple[int, Column, str]]
+    ) -> tuple[Plan | None, str]:
         """Clean every cell of a row. A row with errors still yields a plan (marked bad) when it
         names a household, so that the checks across the file see it: a head row with a bad phone
         number must not also make its household look headless."""
-        run = state.run
         text = {key: cell_text(value) for key, value in raw.items()}
         values: dict = {}
         failed: set[str] = set()
 
         def fail(key: str, message: str) -> None:
             failed.add(key)
-            run.error(number, BY_KEY[key], message)
+            errors.append((number, BY_KEY[key], message))
 
         for column in COLUMNS:
             if column.required and not text.get(column.key):
@@ -351,6 +352,26 @@ class PersonHouseholdSpec:
                 if plan.person is not None:
                     plan.membership = by_person.get(plan.person.pk)
 
+    def _match_households(self, state: State, plans: list[Plan]) -> None:
+        """The registry's households for the numbers this chunk names first, with their heads."""
+        numbers = {p.number for p in plans if p.number not in state.households}
+        if not numbers:
+            return
+        rows = Household.objects.filter(bulk.among(Household, "number", list(numbers))).order_by().values_list(
+            "id", "number", "area_id", "area_path", "status"
+        )  # fmt: skip
+        found = {number: (pk, area_id, path, status) for pk, number, area_id, path, status in rows}
+        if not found:
+            return
+        heads = dict(
+            Membership.objects.filter(
+                household_id__in=[v[0] for v in found.values()], relation=HEAD_RELATION, end_date__isnull=True
+            ).values_list("household_id", "person__id_number_bidx")
+        )
+        for number, (pk, area_id, path, status) in found.items():
+            state.existing_households[number] = (pk, area_id, path, status, heads.get(pk))
+            state.household_ids[number] = pk
+
     def _track(self, state: State, plan: Plan) -> None:
         """Cross-file facts: duplicate IDs and the shape of each household."""
         if plan.bidx:
@@ -446,21 +467,7 @@ class PersonHouseholdSpec:
     def finish(self, state: State) -> None:
         """Checks across the file: one head per household, households in scope and consistent."""
         run = state.run
-        numbers = list(state.households)
-        for start in range(0, len(numbers), QUERY_BATCH):
-            batch = numbers[start : start + QUERY_BATCH]
-            rows = Household.objects.filter(number__in=batch).values_list("id", "number", "area_id", "area_path",
-                                                                          "status")  # fmt: skip
-            found = {number: (pk, area_id, path, status) for pk, number, area_id, path, status in rows}
-            heads = dict(
-                Membership.objects.filter(
-                    household_id__in=[v[0] for v in found.values()],
-                    relation=HEAD_RELATION,
-                    end_date__isnull=True,
-                ).values_list("household_id", "person__id_number_bidx")
-            )
-            for number, (pk, area_id, path, status) in found.items():
-                state.existing_households[number] = (pk, area_id, path, status, heads.get(pk))
+        state.ended = True
         column = BY_KEY["household_number"]
         for number, household in state.households.items():
             rows = "、".join(str(r) for r in household.rows[:10]) + (
@@ -478,9 +485,7 @@ class PersonHouseholdSpec:
                         household.first_row, column, f"户号 {number} 已注销 (the household is dissolved)"
                     )
                     continue
-                state.household_grid[number] = household.grid or Place(area_id, path, "")
             else:
-                state.household_grid[number] = household.grid
                 head_bidx = None
             if household.uncertain and len(household.heads) <= 1:
                 continue
@@ -504,43 +509,89 @@ class PersonHouseholdSpec:
             ):
                 run.error(household.heads[0][0], BY_KEY["grid"],
                           "新建户的户主行须填写所属网格或可识别的现住房屋 (a new household needs its grid)")  # fmt: skip
-        if run.report.ok:
+        if run.report.ok and not run.writing:
             created = sum(1 for n in state.households if n not in state.existing_households)
             run.report.count("households_created", created)
 
     # -- writing ------------------------------------------------------------------------------
+    # A chunk that passed is written in three steps (see importing._Writer): keys drawn (a query),
+    # rows built (CPU only, in the worker thread, while the previous chunk is sent) and rows sent.
+    # A new household is written with the chunk of its head row, when its grid, house and type are
+    # known; members listed before it take its key already (foreign keys are checked at commit).
     def prepare_write(self, state: State) -> None:
-        """Create the new households first, so that every chunk can attach its memberships."""
         state.connection = connections[router.db_for_write(Person)]
         # The history rows name their content types; looked up (and cached) here, not in build().
-        ContentType.objects.get_for_models(Person, Membership)
-        for number, existing in state.existing_households.items():
-            state.household_ids[number] = existing[0]
-        new = []
-        make = bulk.maker(Household)
-        for number, household in state.households.items():
-            if number in state.existing_households:
-                continue
-            grid = household.grid
-            new.append(
-                make({
-                    "number": number, "area_id": grid.id, "area_path": grid.path, "house_id": household.house_id,
-                    "registered_address": household.registered_address,
-                    "household_type": household.household_type or "1",
-                })
-            )  # fmt: skip
-        for start in range(0, len(new), BATCH):
-            for household in history.bulk_create(Household, new[start : start + BATCH], batch_size=BATCH):
-                state.household_ids[household.number] = household.pk
-        state.run.report.count("households_created", len(new))
+        ContentType.objects.get_for_models(Person, Membership, Household)
+        state.run.report.count("households_created", 0)  # reported even when none is new
 
-    # Each chunk is written in three steps (see Run._write): keys drawn (a query), rows built (CPU
-    # only, in a worker thread, while the previous chunk is sent) and rows sent (the database).
+    @staticmethod
+    def _household_grid(state: State, number: str) -> Place | None:
+        """The grid a member without one takes: its head row's, else the registered household's.
+
+        ``None`` while a head row may still come, and for a new household without a grid (an error).
+        """
+        household = state.households[number]
+        if household.grid is not None:
+            return household.grid
+        existing = state.existing_households.get(number)
+        if existing is not None and (household.heads or state.ended):
+            return Place(existing[1], existing[2], "")
+        return None
+
+    def release(self, state: State, plans: list[Plan]) -> tuple[list[Plan], list[Plan]]:
+        """A new person without a grid of its own waits until its household's grid is known."""
+        ready, waiting = [], []
+        for plan in plans:
+            if plan.person is None:
+                plan.area = plan.grid or self._household_grid(state, plan.number)
+                if plan.area is None:
+                    waiting.append(plan)
+                    continue
+            ready.append(plan)
+        return ready, waiting
+
+    @staticmethod
+    def stash(plans: list[Plan]) -> list[tuple]:
+        """Waiting plans (new persons: nothing from the registry) as tuples."""
+        return [
+            (p.row, p.number, p.relation, p.values, p.bidx, p.grid.id if p.grid else None, p.house_id,
+             p.household_type)
+            for p in plans
+        ]  # fmt: skip
+
+    def restore(self, state: State, stashed: list[tuple]) -> list[Plan]:
+        grids = state.grids.by_id
+        plans = [
+            Plan(row, number, relation, values, bidx, grids[grid] if grid is not None else None, house_id,
+                 household_type)
+            for row, number, relation, values, bidx, grid, house_id, household_type in stashed
+        ]  # fmt: skip
+        ready, waiting = self.release(state, plans)
+        if waiting:  # finish() reported these households; the commit does not get here
+            raise RuntimeError(f"no grid for row {waiting[0].row} after the checks")
+        return ready
+
     def reserve(self, state: State, plans: list[Plan]) -> Keys:
-        """Keys for the chunk's new persons and memberships, drawn before its rows are built."""
+        """Keys for the chunk's new persons, memberships and households, drawn before its rows are built."""
+        households = []
+        for plan in plans:
+            if plan.relation != HEAD_RELATION or plan.number in state.existing_households:
+                continue
+            household = state.households[plan.number]
+            if not household.written and household.grid is not None:
+                household.written = True
+                households.append(plan.number)
+        unkeyed = list(
+            dict.fromkeys(
+                p.number for p in plans if p.membership is None and p.number not in state.household_ids
+            )
+        )
+        unkeyed += [n for n in households if n not in state.household_ids and n not in unkeyed]
+        state.household_ids.update(zip(unkeyed, bulk.draw_keys(Household, len(unkeyed)), strict=True))
         return Keys(
             persons=bulk.draw_keys(Person, sum(1 for p in plans if p.person is None)),
             memberships=bulk.draw_keys(Membership, sum(1 for p in plans if p.membership is None)),
+            households=households,
         )
 
     def build(self, state: State, plans: list[Plan], keys: Keys) -> Batch:
@@ -552,8 +603,7 @@ class PersonHouseholdSpec:
         for plan in plans:
             if plan.person is None:
                 values = self._person_values(plan)
-                grid = plan.grid or state.household_grid.get(plan.number)
-                values["area_id"], values["area_path"] = grid.id, grid.path
+                values["area_id"], values["area_path"] = plan.area.id, plan.area.path
                 person = state.new_person(values)
                 person.derive()
                 created[plan.row] = person
@@ -573,7 +623,24 @@ class PersonHouseholdSpec:
         loads += history.value_creation_loads(
             Membership, memberships, keys.memberships, names, connection=connection
         )
-        return Batch(plans, len(created), len(memberships), loads)
+        households = []
+        for number in keys.households:
+            household = state.households[number]
+            households.append(
+                state.new_household({
+                    "number": number, "area_id": household.grid.id, "area_path": household.grid.path,
+                    "house_id": household.house_id, "registered_address": household.registered_address,
+                    "household_type": household.household_type or "1",
+                })
+            )  # fmt: skip
+        if households:
+            loads += history.creation_loads(
+                Household,
+                households,
+                [state.household_ids[n] for n in keys.households],
+                connection=connection,
+            )
+        return Batch(plans, len(created), len(memberships), len(households), loads)
 
     def send(self, state: State, batch: Batch) -> None:
         """Write a built chunk, then the changes to persons and memberships already registered."""
@@ -584,6 +651,8 @@ class PersonHouseholdSpec:
             run.report.count("persons_created", batch.persons_created)
         if batch.memberships_created:
             run.report.count("memberships_created", batch.memberships_created)
+        if batch.households_created:
+            run.report.count("households_created", batch.households_created)
         now = timezone.now()
         updated: dict[tuple[str, ...], list[Person]] = {}
         for plan in batch.plans:
@@ -596,8 +665,8 @@ class PersonHouseholdSpec:
             values = self._person_values(plan)
             for name in plan.changed:
                 setattr(person, name, values[name])
-            if "area_id" in plan.changed:
-                person.area_path = (plan.grid or state.household_grid.get(plan.number)).path
+            if "area_id" in plan.changed:  # only ever from the row's own grid
+                person.area_path = plan.grid.path
             person.derive()
             person.version += 1
             person.updated_at = now

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, connections
 
 from linli.audit.models import AuditEvent
 from linli.core.context import Channel
@@ -178,6 +178,7 @@ def test_rows_are_built_in_a_worker_thread_beside_the_write(staff, monkeypatch):
         rows += family(f"42010500{n:05d}", size=3)  # 3,000 rows: two chunks
     original_build, original_send = PersonHouseholdSpec.build, PersonHouseholdSpec.send
     threads = {"build": set(), "send": set()}
+    send_connections = set()
 
     def build(self, state, plans, keys):
         threads["build"].add(threading.get_ident())
@@ -185,19 +186,42 @@ def test_rows_are_built_in_a_worker_thread_beside_the_write(staff, monkeypatch):
 
     def send(self, state, batch):
         threads["send"].add(threading.get_ident())
+        send_connections.add(id(connections["default"]))
         return original_send(self, state, batch)
 
     monkeypatch.setattr(PersonHouseholdSpec, "build", build)
     monkeypatch.setattr(PersonHouseholdSpec, "send", send)
     job = run_import(staff, "big.csv", csv_bytes(rows))
     assert job.status == "done", (job.message, errors_of(job))
-    assert threads["send"] == {threading.get_ident()}  # the transaction's thread
-    assert threads["build"] and threading.get_ident() not in threads["build"]
+    here = threading.get_ident()
+    assert threads["build"] and here not in threads["build"]
+    assert threads["send"] == {here}  # the transaction's thread …
+    assert send_connections == {id(connections["default"])}  # … and its connection
     assert Person.objects.count() == 3000 and Membership.objects.filter(end_date=None).count() == 3000
     # Keys were drawn ahead of the rows: every person's history line names the right record.
     person_type = ContentType.objects.get_for_model(Person)
     changes = ObjectChange.objects.filter(content_type=person_type, action="create")
     assert {(c.object_id, c.object_repr) for c in changes} == {(p.pk, p.name) for p in Person.objects.all()}
+
+
+def test_a_database_error_while_sending_leaves_nothing(staff, snapshot, monkeypatch):
+    rows = []
+    for n in range(2000):
+        rows += family(f"42010500{n:05d}", size=4)
+    before = snapshot()
+    original = PersonHouseholdSpec.send
+
+    def send(self, state, batch):
+        if max(p.row for p in batch.plans) > 4000:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table")  # refused: PostgreSQL aborts the transaction
+        return original(self, state, batch)
+
+    monkeypatch.setattr(PersonHouseholdSpec, "send", send)
+    job = run_import(staff, "big.csv", csv_bytes(rows))
+    assert job.status == "failed" and "撤销" in job.message
+    assert ("ProgrammingError" if connection.vendor == "postgresql" else "OperationalError") in job.message
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("failure", ["query", "error"])
@@ -372,3 +396,112 @@ def test_nothing_stays_frozen_from_the_collector_after_a_run(staff, monkeypatch,
     assert job.status == outcome
     assert frozen_during and frozen_during[0] > 0  # survivors were frozen while the run went on …
     assert gc.get_freeze_count() == 0  # … and none is left frozen
+
+
+def test_members_listed_before_their_head_take_its_grid_across_chunks(staff, area_tree):
+    """A member without a grid waits for its household's head row, here two chunks further down;
+    a member with a grid of its own is written at once, before its household's row exists."""
+    filler = []
+    for n in range(700):
+        filler += family(f"42010500{n:05d}", size=3)  # 2,100 rows: the head below is in chunk 2
+    early = [
+        row("4201059999999", "子", "先到的成员", new_id(dt.date(2010, 1, 1))),  # no grid: waits
+        row("4201059999999", "女", "自带网格", new_id(dt.date(2012, 1, 1), "2"), grid="1号网格"),
+    ]
+    head = row("4201059999999", "户主", "后到的户主", grid="2号网格", household_type="集体户",
+               registered_address="湖北省武汉市汉阳区后到路1号")  # fmt: skip
+    order = []
+    original = PersonHouseholdSpec.send
+
+    def send(self, state, batch):
+        order.extend(p.row for p in batch.plans)
+        return original(self, state, batch)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PersonHouseholdSpec, "send", send)
+        job = run_import(staff, "late-head.csv", csv_bytes([*early, *filler, head]))
+    assert job.status == "done", (job.message, errors_of(job))
+    connection.check_constraints()  # the foreign keys checked at commit hold (every household was written)
+    assert job.counts["households_created"] == 701 and job.created_count == 2103
+    household = Household.objects.get(number="4201059999999")
+    second_grid = Person.objects.get(name="后到的户主").area
+    assert second_grid.name == "2号网格" and household.area == second_grid
+    assert (household.household_type, household.registered_address) == ("2", "湖北省武汉市汉阳区后到路1号")
+    assert Person.objects.get(name="先到的成员").area == second_grid  # the head's grid
+    assert Person.objects.get(name="自带网格").area.name == "1号网格"  # its own
+    assert {m.person.name for m in household.current_members()} == {"先到的成员", "自带网格", "后到的户主"}
+    # Rows 2 and 3 are the two early members: the one with a grid went with the first chunk, the
+    # one without it after the head's chunk.
+    assert order.index(3) < order.index(2104) < order.index(2)
+    assert sorted(order) == list(range(2, 2105))
+
+
+def test_an_error_found_while_writing_stops_the_writing_and_leaves_nothing(staff, snapshot, area_tree):
+    """Checks run again inside the commit's transaction, as chunks are written: a conflict that
+    appeared after the dry run is found four chunks in; the report is the dry run's, and the
+    chunks already written are taken back."""
+    rows = []
+    for n in range(2000):
+        rows += family(f"42010500{n:05d}", size=4)  # 8,000 rows
+    job = run_import(staff, "late.csv", csv_bytes(rows), commit=False)
+    assert job.status == "validated"
+    info = parse_id_number(rows[7201]["id_number"])
+    make_person(
+        area_tree["grids"][0], name="另一个人", id_number=info.number, birth=info.birth_date, sex=info.sex
+    )
+    before = snapshot()
+    sent = []
+    original = PersonHouseholdSpec.send
+
+    def send(self, state, batch):
+        sent.append(len(batch.plans))
+        return original(self, state, batch)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PersonHouseholdSpec, "send", send)
+        assert jobs.request_commit(job)
+        job = jobs.commit(job.pk)
+    assert job.status == "failed" and "未导入任何数据" in job.message
+    assert sum(sent) >= 4000  # two chunks were written before the conflicting row's was checked …
+    assert snapshot() == before  # … and taken back
+    found = errors_of(job)
+    assert found == [(7203, "姓名", found[0][2])] and "另一个人" in found[0][2]
+    again = run_import(staff, "late.csv", csv_bytes(rows), commit=False)  # a dry run now says the same
+    assert errors_of(again) == found
+
+
+def test_a_household_without_a_head_is_found_after_its_members_were_written(staff, snapshot):
+    rows = []
+    for n in range(1200):
+        rows += family(f"42010500{n:05d}", size=4)
+    rows[4800:4800] = [
+        row("4201059999999", "子", "无户主的成员", new_id(dt.date(2010, 1, 1)), grid="1号网格")
+    ]
+    before = snapshot()
+    job = run_import(staff, "headless.csv", csv_bytes(rows))
+    assert job.status == "failed"
+    assert [e[:2] for e in errors_of(job)] == [(4802, "与户主关系")]
+    assert snapshot() == before
+
+
+def test_cells_are_parsed_in_the_worker_and_checked_on_the_transactions_thread(staff, monkeypatch):
+    rows = []
+    for n in range(1000):
+        rows += family(f"42010500{n:05d}", size=3)
+    threads = {"parse": set(), "verify": set()}
+    original_parse, original_verify = PersonHouseholdSpec.parse, PersonHouseholdSpec.verify
+
+    def parse(self, state, chunk):
+        threads["parse"].add(threading.get_ident())
+        return original_parse(self, state, chunk)
+
+    def verify(self, state, parsed):
+        threads["verify"].add(threading.get_ident())
+        return original_verify(self, state, parsed)
+
+    monkeypatch.setattr(PersonHouseholdSpec, "parse", parse)
+    monkeypatch.setattr(PersonHouseholdSpec, "verify", verify)
+    job = run_import(staff, "big.csv", csv_bytes(rows))
+    assert job.status == "done", (job.message, errors_of(job))
+    assert threads["verify"] == {threading.get_ident()}
+    assert threads["parse"] and threading.get_ident() not in threads["parse"]
