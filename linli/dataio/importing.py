@@ -211,6 +211,12 @@ def _without_queries(function, *args):
         connections.close_all()  # this thread's own, if a refused query opened one
 
 
+def _in_worker(worker: ThreadPoolExecutor, function, *args) -> Future:
+    """``function(*args)`` in the worker thread, with this thread's context (the active language,
+    the acting user) and every query refused."""
+    return worker.submit(contextvars.copy_context().run, _without_queries, function, *args)
+
+
 class Run:
     """One run of a spec over one stored file, for one user, optionally narrowed to an area."""
 
@@ -342,10 +348,6 @@ class Run:
         if self._freezing:
             gc.freeze()
 
-    def _in_worker(self, worker: ThreadPoolExecutor, function, *args) -> Future:
-        # The worker thread gets this thread's context (the active language, the acting user).
-        return worker.submit(contextvars.copy_context().run, _without_queries, function, *args)
-
     def _pass(self, writer: "_Writer | None" = None):
         """Check every chunk; with a writer, write each one that passed while the next is checked.
 
@@ -360,7 +362,7 @@ class Run:
             parsing: Future | None = None
             for chunk in self.chunks("write" if writer is not None else "check"):
                 self.report.rows += len(chunk)
-                upcoming = self._in_worker(worker, spec.parse, state, chunk)
+                upcoming = _in_worker(worker, spec.parse, state, chunk)
                 if parsing is not None:
                     self._verify(state, parsing, writer)
                 parsing = upcoming
@@ -431,9 +433,8 @@ class _Writer:
         self.run = run
         self.spec = run.spec
         self.waiting = Spill(run.path.parent)
-        self.pending: tuple[Future, bool] | None = (
-            None  # the chunk being built, and whether to analyse after it
-        )
+        # The chunk being built, and whether to analyse the tables after sending it.
+        self.pending: tuple[Future, bool] | None = None
         self.done = 0
         self.analyze_at = bulk.ANALYZE_AFTER_ROWS
 
@@ -472,7 +473,7 @@ class _Writer:
     def _submit(self, plans: list) -> None:
         spec, state = self.spec, self.state
         reserved = spec.reserve(state, plans)
-        building = self.run._in_worker(self.worker, spec.build, state, plans, reserved)
+        building = _in_worker(self.worker, spec.build, state, plans, reserved)
         self.done += len(plans)
         analyze = self.done >= self.analyze_at
         if analyze:

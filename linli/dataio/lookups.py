@@ -1,7 +1,7 @@
 """Resolve what a ledger names — a grid, a house — to rows inside the importer's scope.
 
-Grids are few (a sub-district has hundreds, a city some thousands), so they are read once per run; houses are many, so
-they are looked up once per chunk of rows with one query. A value that only matches outside the
+Grids are few (a sub-district has hundreds, a city some thousands), so they are read once per
+run; houses are many, so they are looked up once per chunk of rows with one query. A value that only matches outside the
 importer's scope is reported as such, never silently attached elsewhere.
 """
 

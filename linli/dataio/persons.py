@@ -581,12 +581,9 @@ class PersonHouseholdSpec:
             if not household.written and household.grid is not None:
                 household.written = True
                 households.append(plan.number)
-        unkeyed = list(
-            dict.fromkeys(
-                p.number for p in plans if p.membership is None and p.number not in state.household_ids
-            )
-        )
-        unkeyed += [n for n in households if n not in state.household_ids and n not in unkeyed]
+        # A new household's key: drawn for its first membership, which may come before its row.
+        needed = [p.number for p in plans if p.membership is None] + households
+        unkeyed = [n for n in dict.fromkeys(needed) if n not in state.household_ids]
         state.household_ids.update(zip(unkeyed, bulk.draw_keys(Household, len(unkeyed)), strict=True))
         return Keys(
             persons=bulk.draw_keys(Person, sum(1 for p in plans if p.person is None)),
@@ -597,7 +594,8 @@ class PersonHouseholdSpec:
     def build(self, state: State, plans: list[Plan], keys: Keys) -> Batch:
         """The new persons and memberships of a chunk as rows for the database, with their history.
 
-        Runs in a worker thread: no query here (``Run._write`` makes one fail), nothing shared is changed.
+        Runs in the worker thread: no query here (``importing._in_worker`` makes one fail), nothing
+        shared is changed.
         """
         created: dict[int, Person] = {}
         for plan in plans:
