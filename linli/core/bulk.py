@@ -9,6 +9,7 @@ residents ran for minutes (nested loops planned for "19 rows") instead of under 
 
 import datetime as dt
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
@@ -26,23 +27,39 @@ logger = logging.getLogger(__name__)
 ANALYZE_AFTER_ROWS = 5000
 
 
-def analyze(*model_classes: type[models.Model]) -> None:
-    """``ANALYZE`` the models' tables (sampled on both databases); call it after the load committed."""
-    by_alias: dict[str, list[str]] = {}
+def analyze(
+    *model_classes: type[models.Model], fields: Mapping[type[models.Model], Iterable[str]] | None = None
+) -> None:
+    """``ANALYZE`` the models' tables (sampled on both databases); call it after the load committed.
+
+    ``fields`` narrows a model's statistics to the columns of those fields on PostgreSQL (row and
+    page counts are refreshed all the same): what a load's own lookups need while it grows a
+    table, at a seventh of the cost for the person table (0.9 → 0.13 s at 200,000 rows).
+    SQLite's ``ANALYZE`` takes no column list: the whole table is sampled.
+    """
+    fields = fields or {}
+    by_alias: dict[str, dict[str, list[str]]] = {}
     for model in model_classes:
         alias = router.db_for_write(model)
-        by_alias.setdefault(alias, []).append(model._meta.db_table)
+        meta = model._meta
+        by_alias.setdefault(alias, {})[meta.db_table] = [
+            meta.get_field(f).column for f in fields.get(model, ())
+        ]
     for alias, tables in by_alias.items():
         connection = connections[alias]
+        quote = connection.ops.quote_name
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                quoted = ", ".join(connection.ops.quote_name(t) for t in dict.fromkeys(tables))
-                cursor.execute(f"ANALYZE {quoted}")
+                targets = [
+                    f"{quote(table)} ({', '.join(quote(c) for c in columns)})" if columns else quote(table)
+                    for table, columns in tables.items()
+                ]
+                cursor.execute(f"ANALYZE {', '.join(targets)}")
             elif connection.vendor == "sqlite":
                 # A sampled ANALYZE (SQLite ≥ 3.32): a bounded number of rows per index.
                 cursor.execute("PRAGMA analysis_limit=2000")
-                for table in dict.fromkeys(tables):
-                    cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+                for table in tables:
+                    cursor.execute(f"ANALYZE {quote(table)}")
         logger.info("statistics refreshed: %s", ", ".join(tables))
 
 
@@ -357,8 +374,11 @@ def update(
 
 def _next_keys(connection, meta, n: int) -> list[int]:
     with connection.cursor() as cursor:
+        # The sequence looked up once (a materialised CTE), not once per key as
+        # ``nextval(pg_get_serial_sequence(…))`` in the select list was: 5 ms → 0.9 ms per 2,000 keys.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
+            "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
             [meta.db_table, meta.pk.column, n],
         )
         return [key for (key,) in cursor.fetchall()]

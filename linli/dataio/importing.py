@@ -489,7 +489,8 @@ class _Writer:
             # registry it plans the checks' key lookups as sequential scans, ~100 ms a chunk
             # at 1M rows. Statistics refreshed inside the transaction (ANALYZE sees its own
             # rows) each time the written rows double.
-            bulk.analyze(*getattr(self.spec, "queried_models", ()))
+            queried = getattr(self.spec, "queried_fields", {})
+            bulk.analyze(*queried, fields=queried)
 
     def _drop(self) -> None:
         """Nothing more is sent: the chunk being built is let finish, and dropped."""

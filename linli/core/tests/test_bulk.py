@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from linli.accounts.models import User
 from linli.areas.models import Building, Unit
@@ -157,6 +158,25 @@ def test_analyze_runs_on_either_database(area_tree):
     make_person(area_tree["grids"][0])
     bulk.analyze(Person, Household, ObjectChange)  # no error, and the data is untouched
     assert Person.objects.count() == 1
+
+
+def test_analyze_narrowed_to_fields_counts_the_rows_and_samples_those_columns(area_tree):
+    for _ in range(3):
+        make_person(area_tree["grids"][0])
+    with CaptureQueriesContext(connection) as queries:
+        bulk.analyze(Person, Household, fields={Person: ("id_number_bidx", "status")})
+    sql = [q["sql"] for q in queries.captured_queries if "ANALYZE" in q["sql"]]
+    if connection.vendor != "postgresql":
+        assert sql == ['ANALYZE "registry_person"', 'ANALYZE "registry_household"']  # no column lists there
+        return
+    assert sql == ['ANALYZE "registry_person" ("id_number_bidx", "status"), "registry_household"']
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'registry_person'")
+        assert cursor.fetchone()[0] == Person.objects.count()  # the row count refreshed all the same
+        cursor.execute(
+            "SELECT n_distinct FROM pg_stats WHERE tablename = 'registry_person' AND attname = 'id_number_bidx'"
+        )
+        assert cursor.fetchone()[0] == -1  # every value distinct: key lookups plan as index scans
 
 
 def test_insert_keeps_keys_chosen_by_the_caller(area_tree):
