@@ -1,7 +1,8 @@
 """The one search box: name, pinyin, initials, ID or its tail, phone or its tail, household, room.
 
 What the box holds decides which indexes are asked (never a decrypting scan): an 18-character ID
-goes to the ID blind index, 4–6 trailing characters to the tail blind indexes, letters to the
+goes to the ID blind index, 4–6 trailing characters and an 11-digit phone to the 4-character
+tails' blind indexes (a longer tail or the full phone filters what they find), letters to the
 pinyin keys, other text to the name keys, ``3-2-501`` / ``3栋2单元501`` to the house room key.
 
 What a name matches (张建国, former name 张国):
@@ -25,7 +26,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 
 from linli.core.validators import normalize_id_number, normalize_phone
 
-from .models import ID_TAILS, Membership, blind
+from .models import ID_TAILS, Membership, blind, id_tail_q, phone_q
 
 _ROOM = re.compile(r"^(\w+?)(?:栋|幢|号楼|-|#)(?:(\w+?)(?:单元|-))?(\w+?)(?:室|号)?$")
 _LETTERS = re.compile(r"^[a-z]+$")
@@ -58,11 +59,11 @@ def search_q(text: str) -> tuple[Q, list[tuple[Q, int]]]:
         ranks.append((cond, 0))
     phone = normalize_phone(raw)
     if phone.isdigit() and len(phone) == 11 and phone.startswith("1"):
-        cond = Q(phone_bidx=blind("phone", phone))
+        cond = phone_q(phone)
         q |= cond
         ranks.append((cond, 0))
     if len(compact) in ID_TAILS and compact[:-1].isdigit() and (compact[-1].isdigit() or compact[-1] == "X"):
-        cond = Q(**{f"id_tail{len(compact)}_bidx": blind(f"id_tail{len(compact)}", compact)})
+        cond = id_tail_q(compact)
         q |= cond
         ranks.append((cond, 1))
         if len(compact) == 4 and compact.isdigit():

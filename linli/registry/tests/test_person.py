@@ -99,6 +99,31 @@ def test_name_keys_hold_every_suffix_of_name_and_former_name(area_tree):
     assert name_keys("", "") == ""
 
 
+def test_longer_id_tails_and_full_phones_tell_apart_people_who_share_the_last_four(area_tree):
+    """Searched through the 4-character tails' indexes, filtered by the longer blind values."""
+    from linli.registry.search import search_persons
+
+    by_tail4: dict[str, list[str]] = {}
+    for day in range(1, 29):  # 28 birthdays, 11 possible check characters: two share their last four
+        number = compose_id_number("420105", dt.date(1975, 3, day), 122)
+        by_tail4.setdefault(number[-4:], []).append(number)
+    first, second = next(numbers for numbers in by_tail4.values() if len(numbers) > 1)[:2]
+    grid = area_tree["grids"][0]
+    one = make_person(grid, name="甲", id_number=first, birth=None, sex="", phone="13812345678")
+    two = make_person(grid, name="乙", id_number=second, birth=None, sex="", phone="13912345678")
+
+    def found(text):
+        return set(search_persons(Person.objects.all(), text))
+
+    assert found(first[-4:]) == {one, two}
+    for n in (5, 6):
+        assert found(first[-n:]) == {one} and found(second[-n:]) == {two}
+        assert set(Person.objects.with_id_tail(second[-n:])) == {two}
+    assert found("5678") == {one, two}
+    assert found("13912345678") == {two} and found("139 1234 5678") == {two}
+    assert list(Person.objects.with_phone("+86 138 1234 5678")) == [one]
+
+
 def test_name_and_pinyin_search_meaning(area_tree):
     """What the search box finds by name (the list in linli/registry/search.py), and in which order."""
     from linli.registry.search import search_persons
