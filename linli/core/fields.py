@@ -11,12 +11,22 @@ class PathField(models.CharField):
 
     Scope filters are range comparisons on this column (see :mod:`linli.core.scope`). On
     PostgreSQL the column uses the ``C`` collation so that the range follows byte order and can
-    use a plain B-tree index whatever the database's locale is.
+    use a plain B-tree index whatever the database's locale is; the same index answers
+    ``LIKE 'prefix%'`` (``__startswith``), so the column has no pattern-ops twin.
     """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 255)
         super().__init__(*args, **kwargs)
+
+    def db_type(self, connection):
+        if connection.vendor == "postgresql":
+            # The same type under its long name: Django's PostgreSQL schema editor adds a
+            # varchar_pattern_ops twin to every indexed column whose type begins with "varchar",
+            # for LIKE outside the C collation. This column is in C, where the plain B-tree
+            # answers LIKE 'prefix%' itself: the twin would only be written on every insert.
+            return f"character varying({self.max_length})"
+        return super().db_type(connection)
 
     def db_parameters(self, connection):
         params = super().db_parameters(connection)
