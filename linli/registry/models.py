@@ -43,9 +43,14 @@ def id_tail_q(tail: str) -> models.Q:
     return q
 
 
+def phone_tail_q(tail: str) -> models.Q:
+    """Persons whose phone number ends with the last four characters of ``tail``."""
+    return models.Q(phone_tail4_bidx=blind("phone_tail4", tail[-4:]))
+
+
 def phone_q(phone: str) -> models.Q:
     """Persons with this (normalised) phone number."""
-    return models.Q(phone_tail4_bidx=blind("phone_tail4", phone[-4:]), phone_bidx=blind("phone", phone))
+    return phone_tail_q(phone) & models.Q(phone_bidx=blind("phone", phone))
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -88,7 +93,7 @@ class PersonQuerySet(ScopedRecordQuerySet):
         return self.filter(phone_q(normalize_phone(phone)))
 
     def with_phone_tail(self, tail: str):
-        return self.filter(phone_tail4_bidx=blind("phone_tail4", tail[-4:]))
+        return self.filter(phone_tail_q(tail))
 
 
 def choice_label(choices: type[models.Choices], value: str) -> str:

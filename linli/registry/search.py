@@ -26,7 +26,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 
 from linli.core.validators import normalize_id_number, normalize_phone
 
-from .models import ID_TAILS, Membership, blind, id_tail_q, phone_q
+from .models import ID_TAILS, Membership, blind, id_tail_q, phone_q, phone_tail_q
 
 _ROOM = re.compile(r"^(\w+?)(?:栋|幢|号楼|-|#)(?:(\w+?)(?:单元|-))?(\w+?)(?:室|号)?$")
 _LETTERS = re.compile(r"^[a-z]+$")
@@ -67,7 +67,7 @@ def search_q(text: str) -> tuple[Q, list[tuple[Q, int]]]:
         q |= cond
         ranks.append((cond, 1))
         if len(compact) == 4 and compact.isdigit():
-            cond = Q(phone_tail4_bidx=blind("phone_tail4", compact))
+            cond = phone_tail_q(compact)
             q |= cond
             ranks.append((cond, 1))
     if raw.isdigit() and len(raw) >= 6:
