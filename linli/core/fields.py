@@ -121,3 +121,13 @@ class CodeField(models.CharField):
         from linli.codes.lookup import ensure_code
 
         ensure_code(self.table, value, field_label=str(self.verbose_name))
+
+
+def indexed_path_fields(model_classes) -> list[tuple[type[models.Model], PathField]]:
+    """The indexed path fields of the given models (live or a migration's historical ones)."""
+    return [
+        (model, field)
+        for model in model_classes
+        for field in model._meta.local_concrete_fields
+        if isinstance(field, PathField) and (field.db_index or field.unique)
+    ]

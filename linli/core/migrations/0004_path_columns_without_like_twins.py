@@ -9,20 +9,17 @@ instant at any size. No way back is needed: nothing uses them.
 
 from django.db import migrations
 
-from linli.core.fields import PathField
+from linli.core.fields import indexed_path_fields
 
 
 def drop_like_twins(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return  # only PostgreSQL had them
     quote = schema_editor.quote_name
-    for model in apps.get_models():
-        table = model._meta.db_table
-        for field in model._meta.local_concrete_fields:
-            if isinstance(field, PathField) and (field.db_index or field.unique):
-                # The name Django gave the twin (a hash of table and column, as for every index).
-                twin = schema_editor._create_index_name(table, [field.column], suffix="_like")
-                schema_editor.execute(f"DROP INDEX IF EXISTS {quote(twin)}")
+    for model, field in indexed_path_fields(apps.get_models()):
+        # The name Django gave the twin (a hash of table and column, as for every index).
+        twin = schema_editor._create_index_name(model._meta.db_table, [field.column], suffix="_like")
+        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(twin)}")
 
 
 class Migration(migrations.Migration):

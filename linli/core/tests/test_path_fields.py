@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
-from linli.core.fields import PathField
+from linli.core.fields import indexed_path_fields
 from linli.registry.models import Household
 
 pytestmark = [
@@ -17,17 +17,10 @@ pytestmark = [
 ]
 
 
-def indexed_path_columns() -> list[tuple[str, str]]:
-    return [
-        (model._meta.db_table, field.column)
-        for model in apps.get_models()
-        for field in model._meta.local_concrete_fields
-        if isinstance(field, PathField) and (field.db_index or field.unique)
-    ]
-
-
 def test_every_indexed_path_column_is_in_c_and_has_no_pattern_ops_twin():
-    columns = indexed_path_columns()
+    columns = [
+        (model._meta.db_table, field.column) for model, field in indexed_path_fields(apps.get_models())
+    ]
     assert ("registry_person", "area_path") in columns and ("core_objectchange", "area_path") in columns
     with connection.cursor() as cursor:
         for table, column in columns:
